@@ -8,7 +8,8 @@ import argparse, json, logging, sys
 from pathlib import Path
 
 # %% auto 0
-__all__ = ['score_command', 'build_parser', 'main']
+__all__ = ['score_command', 'synth_cli', 'load_pipeline', 'create_data_cli', 'train_cli', 'bundled_model_available', 'run_cli',
+           'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb 5
 def _format_report(path, report) -> str:
@@ -46,7 +47,128 @@ def _add_score_parser(sub):
     p.set_defaults(func=score_command)
 
 # %% ../nbs/90_cli.ipynb 9
-_SUBCOMMANDS = [_add_score_parser]
+def synth_cli(args) -> int:
+    from partcrafter_dpo.kitchen import synth_command
+    root = synth_command(args.out, scenes=args.scenes, seed=args.seed, views=args.views, workers=args.workers)
+    print(f"{args.scenes} scenes in {root}")
+    return 0
+
+def _add_synth_parser(sub):
+    p = sub.add_parser('synth', help='write synthetic messy-kitchen scenes (renderings + GLB ground truth)')
+    p.add_argument('--out', default=None, help='data root (default: $PARTCRAFTER_DPO_KITCHEN or ~/.cache/partcrafter-dpo/kitchen_synth)')
+    p.add_argument('--scenes', type=int, default=100); p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--views', type=int, default=1, help='renderings per scene (extra views for multiview conditioning)')
+    p.add_argument('--workers', type=int, default=None, help='processes (default: all cores)')
+    p.set_defaults(func=synth_cli)
+
+# %% ../nbs/90_cli.ipynb 11
+def load_pipeline(model: str | None, device=None, dtype: str = 'float32'):
+    "A `PartCrafterPipeline` from a local folder, or the bundled small model when `model` is None."
+    import torch
+    from partcrafter_dpo.pipeline import PartCrafterPipeline
+    if model is None:
+        try: from partcrafter_dpo.pretrain import default_model_path
+        except ImportError: raise SystemExit("no bundled model in this installation: pass --model PATH (a folder in the official PartCrafter layout)")
+        model = default_model_path()
+    pipe = PartCrafterPipeline.from_pretrained(model, torch_dtype=getattr(torch, dtype))
+    return pipe.to(device) if device else pipe
+
+# %% ../nbs/90_cli.ipynb 12
+def create_data_cli(args) -> int:
+    from accelerate import PartialState
+    from partcrafter_dpo.kitchen import MessyKitchenDataset
+    from partcrafter_dpo.generation import PartCrafterDPODataCreator, GenerationConfig
+    state = PartialState()
+    pipe = load_pipeline(args.model, state.device, args.dtype)
+    pipe.set_progress_bar_config(disable=True)
+    ds = MessyKitchenDataset(args.data, split=None if args.split == 'all' else args.split)
+    ids = ds.scene_ids[:args.limit] if args.limit else None
+    cfg = GenerationConfig(seeds=args.seeds, num_inference_steps=args.steps, guidance_scale=args.guidance, octree_depth=args.octree_depth,
+                           score_resolution=args.score_resolution, also_tagac=args.tagac)
+    creator = PartCrafterDPODataCreator(pipe, ds, args.out, config=cfg, process_index=state.process_index,
+                                        num_processes=state.num_processes, model_id=str(args.model or 'bundled'))
+    if ids is not None: ids = [i for i in sorted(ids)[state.process_index::state.num_processes]]
+    summary = creator.run(ids, keep_going=True, progress=state.is_local_main_process)
+    print(f"[process {state.process_index}] {summary}")
+    for r in summary.failed: print(f"  failed: {r.scene_id}: {r.error}", file=sys.stderr)
+    return 0 if (not summary.failed or args.keep_going) else 1
+
+def _add_create_data_parser(sub):
+    p = sub.add_parser('create-data', help='generate seeded candidates, score them and build preference pairs')
+    p.add_argument('--data', required=True, help='messy-kitchen data root'); p.add_argument('--out', default='dpo_data/messy_kitchen_dpo')
+    p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2, 3]); p.add_argument('--model', default=None, help='weights folder (default: bundled small model)')
+    p.add_argument('--split', default='train', help="scene split to use ('train', 'val', 'test'; 'all' for every scene)")
+    p.add_argument('--limit', type=int, default=None, help='only the first N scenes (sorted ids)')
+    p.add_argument('--steps', type=int, default=50); p.add_argument('--guidance', type=float, default=7.0)
+    p.add_argument('--octree-depth', type=int, default=8); p.add_argument('--score-resolution', type=int, default=64)
+    p.add_argument('--dtype', default='float32', choices=['float32', 'bfloat16', 'float16'])
+    p.add_argument('--tagac', action='store_true', help='also store the reference (tagac) scores of every candidate')
+    p.add_argument('--keep-going', action='store_true', help='exit 0 even if some scenes failed (they are still recorded)')
+    p.set_defaults(func=create_data_cli)
+
+# %% ../nbs/90_cli.ipynb 14
+def train_cli(args) -> int:
+    from partcrafter_dpo.training import load_train_config, train_dpo
+    cfg = load_train_config(args.config, args.overrides)
+    res = train_dpo(cfg, resume=args.resume)
+    last = res['history'][-1] if res['history'] else {}
+    print(f"trained {len(res['history'])} steps; adapter in {Path(cfg.output_dir) / 'adapter'}; last loss {last.get('loss', float('nan')):.4f}")
+    return 0
+
+def _add_train_parser(sub):
+    p = sub.add_parser('train', help='DPO (or DRO / SFT) LoRA finetuning of the part DiT on preference pairs')
+    p.add_argument('--config', default=None, help='YAML config (keys of DPOTrainConfig)')
+    p.add_argument('overrides', nargs='*', help='key=value overrides, e.g. max_steps=100 beta=1000')
+    p.add_argument('--resume', action='store_true', help='continue from the newest checkpoint in output_dir')
+    p.set_defaults(func=train_cli)
+
+# %% ../nbs/90_cli.ipynb 16
+def bundled_model_available() -> bool:
+    "Whether the bundled small base model is installed."
+    try: from partcrafter_dpo.pretrain import default_model_path
+    except ImportError: return False
+    p = Path(default_model_path())
+    return (p / 'transformer').is_dir() and (p / 'vae').is_dir()
+
+def run_cli(args) -> int:
+    import time
+    from partcrafter_dpo.kitchen import synth_command, MessyKitchenDataset
+    from partcrafter_dpo.penetration import score_scenes
+    out = Path(args.out); out.mkdir(parents=True, exist_ok=True); summary = {}
+    t = time.perf_counter(); data = synth_command(out / 'data', scenes=args.scenes, seed=args.seed, workers=args.workers)
+    summary['synth'] = dict(scenes=args.scenes, seed=args.seed, root=str(data), seconds=round(time.perf_counter() - t, 1))
+    print(f"[1/3] synth: {args.scenes} scenes in {data}")
+    ds = MessyKitchenDataset(data); ds.validate()
+    reports = score_scenes([ds[i].parts for i in range(len(ds))], resolution=64)
+    worst = max(r.scene_penetration for r in reports)
+    summary['ground_truth'] = dict(scenes=len(reports), max_scene_penetration=worst)
+    print(f"[2/3] ground truth scored: {len(reports)} scenes, max scene penetration {worst:.4f}")
+    if worst > 0: print("error: synthetic ground truth interpenetrates", file=sys.stderr); return 1
+    if args.model is None and not bundled_model_available():
+        summary['create_data'] = 'skipped: no bundled base model in this installation'
+        (out / 'run_summary.json').write_text(json.dumps(summary, indent=1))
+        print("[3/3] create-data: skipped: this installation ships no bundled base model yet; pass --model PATH "
+              "(a weights folder in the official PartCrafter layout) to generate candidates")
+        return 0
+    ns = argparse.Namespace(data=str(data), out=str(out / 'dpo_data' / 'messy_kitchen_dpo'), seeds=args.seeds, model=args.model, split='train',
+                            limit=None, steps=args.steps, guidance=args.guidance, octree_depth=args.octree_depth, score_resolution=64,
+                            dtype='float32', keep_going=False, tagac=False)
+    t = time.perf_counter(); status = create_data_cli(ns)
+    summary['create_data'] = dict(out=ns.out, status=status, seconds=round(time.perf_counter() - t, 1))
+    print(f"[3/3] create-data: {ns.out} (status {status})")
+    (out / 'run_summary.json').write_text(json.dumps(summary, indent=1))
+    return status
+
+def _add_run_parser(sub):
+    p = sub.add_parser('run', help='the main job end to end on the embedded default (synthetic scenes + bundled model)')
+    p.add_argument('--out', default='runs/default'); p.add_argument('--scenes', type=int, default=8); p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2, 3]); p.add_argument('--model', default=None)
+    p.add_argument('--steps', type=int, default=25); p.add_argument('--guidance', type=float, default=7.0)
+    p.add_argument('--octree-depth', type=int, default=7); p.add_argument('--workers', type=int, default=None)
+    p.set_defaults(func=run_cli)
+
+# %% ../nbs/90_cli.ipynb 18
+_SUBCOMMANDS = [_add_score_parser, _add_synth_parser, _add_create_data_parser, _add_train_parser, _add_run_parser]
 
 def build_parser() -> argparse.ArgumentParser:
     "The `partcrafter-dpo` argument parser with every sub-command."
@@ -62,7 +184,7 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format='%(levelname)s %(name)s: %(message)s')
     return args.func(args)
 
-# %% ../nbs/90_cli.ipynb 14
+# %% ../nbs/90_cli.ipynb 23
 def _running_in_ipython() -> bool:
     import builtins
     return hasattr(builtins, 'get_ipython') or hasattr(builtins, '__IPYTHON__')
