@@ -8,8 +8,8 @@ import argparse, json, logging, sys
 from pathlib import Path
 
 # %% auto 0
-__all__ = ['score_command', 'synth_cli', 'load_pipeline', 'create_data_cli', 'train_cli', 'bundled_model_available', 'run_cli',
-           'build_parser', 'main']
+__all__ = ['score_command', 'synth_cli', 'load_pipeline', 'create_data_cli', 'train_cli', 'evaluate_cli', 'pretrain_cli',
+           'bundled_model_available', 'run_cli', 'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb 5
 def _format_report(path, report) -> str:
@@ -123,6 +123,42 @@ def _add_train_parser(sub):
     p.set_defaults(func=train_cli)
 
 # %% ../nbs/90_cli.ipynb 16
+def evaluate_cli(args) -> int:
+    from partcrafter_dpo.kitchen import MessyKitchenDataset
+    from partcrafter_dpo.evaluation import EvalConfig, run_evaluation
+    adapters = {}
+    for a in args.adapter:
+        if '=' not in a: raise SystemExit(f"--adapter {a!r}: expected NAME=PATH")
+        k, v = a.split('=', 1); adapters[k] = v
+    pipe = load_pipeline(args.model, args.device); pipe.set_progress_bar_config(disable=True)
+    ds = MessyKitchenDataset(args.data, split=None if args.split == 'all' else args.split)
+    ids = ds.scene_ids[:args.limit] if args.limit else None
+    cfg = EvalConfig(seeds=args.seeds, num_inference_steps=args.steps, guidance_scale=args.guidance, octree_depth=args.octree_depth, tagac=not args.no_tagac)
+    metrics = run_evaluation(pipe, ds, args.out, adapters, cfg, ids)
+    print(f"report: {Path(args.out) / 'report.md'} ({len(metrics['models'])} compared models)")
+    return 0
+
+def _add_evaluate_parser(sub):
+    p = sub.add_parser('evaluate', help='base vs finetuned adapters on held-out scenes: paired statistics, plots, report')
+    p.add_argument('--data', required=True); p.add_argument('--out', default='runs/eval'); p.add_argument('--model', default=None)
+    p.add_argument('--adapter', action='append', default=[], help='NAME=PATH of a LoRA adapter folder (repeatable)')
+    p.add_argument('--split', default='test'); p.add_argument('--limit', type=int, default=None)
+    p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2, 3]); p.add_argument('--steps', type=int, default=50)
+    p.add_argument('--guidance', type=float, default=7.0); p.add_argument('--octree-depth', type=int, default=8)
+    p.add_argument('--device', default=None); p.add_argument('--no-tagac', action='store_true', help='skip the reference (tagac) scores')
+    p.set_defaults(func=evaluate_cli)
+
+# %% ../nbs/90_cli.ipynb 18
+def pretrain_cli(args) -> int:
+    from partcrafter_dpo.pretrain import pretrain_command
+    return pretrain_command(args.config, args.overrides)
+
+def _add_pretrain_parser(sub):
+    p = sub.add_parser('pretrain', help='train the small PartCrafter base model (VAE, then DiT) on synthetic kitchen scenes')
+    p.add_argument('--config', default=None); p.add_argument('overrides', nargs='*', help='key=value overrides, e.g. dit.steps=100')
+    p.set_defaults(func=pretrain_cli)
+
+# %% ../nbs/90_cli.ipynb 20
 def bundled_model_available() -> bool:
     "Whether the bundled small base model is installed."
     try: from partcrafter_dpo.pretrain import default_model_path
@@ -167,8 +203,8 @@ def _add_run_parser(sub):
     p.add_argument('--octree-depth', type=int, default=7); p.add_argument('--workers', type=int, default=None)
     p.set_defaults(func=run_cli)
 
-# %% ../nbs/90_cli.ipynb 18
-_SUBCOMMANDS = [_add_score_parser, _add_synth_parser, _add_create_data_parser, _add_train_parser, _add_run_parser]
+# %% ../nbs/90_cli.ipynb 22
+_SUBCOMMANDS = [_add_score_parser, _add_synth_parser, _add_create_data_parser, _add_train_parser, _add_evaluate_parser, _add_pretrain_parser, _add_run_parser]
 
 def build_parser() -> argparse.ArgumentParser:
     "The `partcrafter-dpo` argument parser with every sub-command."
@@ -184,7 +220,7 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format='%(levelname)s %(name)s: %(message)s')
     return args.func(args)
 
-# %% ../nbs/90_cli.ipynb 23
+# %% ../nbs/90_cli.ipynb 27
 def _running_in_ipython() -> bool:
     import builtins
     return hasattr(builtins, 'get_ipython') or hasattr(builtins, '__IPYTHON__')

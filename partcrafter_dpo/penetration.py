@@ -324,12 +324,11 @@ def _closest_point_distance(p, a, b, c):
     return (p - q).norm(dim=1)
 
 # %% ../nbs/00_penetration.ipynb 59
-def _near_surface(tris: torch.Tensor, part_of: torch.Tensor, P: int, R: int, reach: float, chunk: int = 2 ** 22) -> torch.Tensor:
-    "(P, R^3) bool: grid points within `reach` cells of part p's surface (exact point-triangle distances on candidate pairs)."
+def _near_exact(tris, part_of, P: int, R: int, reach: float, best: torch.Tensor, chunk: int = 2 ** 22):
+    "Lower `best` (P * R^3,) to the exact distance from each grid point to the triangles within `reach` of it."
     device = tris.device
     lo = torch.ceil(tris.min(1).values - reach).clamp(0, R).long(); hi = torch.floor(tris.max(1).values + reach).clamp(-1, R - 1).long()
     n = (hi - lo + 1).clamp(min=0); counts = n.prod(1)
-    best = torch.full((P * R ** 3,), float('inf'), device=device, dtype=tris.dtype)
     ids = torch.nonzero(counts > 0).squeeze(1)
     for sel in _chunks(counts[ids].tolist(), chunk):
         t = torch.repeat_interleave(ids[sel], counts[ids[sel]])
@@ -338,11 +337,38 @@ def _near_surface(tris: torch.Tensor, part_of: torch.Tensor, P: int, R: int, rea
         nt, lt = n[t], lo[t]
         ijk = torch.stack([local // (nt[:, 1] * nt[:, 2]), (local // nt[:, 2]) % nt[:, 1], local % nt[:, 2]], 1) + lt
         d = _closest_point_distance(ijk.to(tris.dtype), tris[t, 0], tris[t, 1], tris[t, 2])
-        flat = ((part_of[t] * R + ijk[:, 0]) * R + ijk[:, 1]) * R + ijk[:, 2]
-        best.scatter_reduce_(0, flat, d, reduce='amin')
+        best.scatter_reduce_(0, ((part_of[t] * R + ijk[:, 0]) * R + ijk[:, 1]) * R + ijk[:, 2], d, reduce='amin')
+    return best
+
+def _near_vertices(tris, part_of, P: int, R: int, reach: float, best: torch.Tensor):
+    "Lower `best` to the distance from each grid point to the nearest vertex of the (small) triangles, by k-d tree."
+    from scipy.spatial import cKDTree
+    v_all, parts = tris.detach().cpu().double().numpy().reshape(-1, 3), part_of.cpu().numpy().repeat(3)
+    out = best.view(P, R, R, R).cpu().numpy()
+    for p in np.unique(parts):
+        v = np.unique(v_all[parts == p], axis=0)
+        lo = np.clip(np.ceil(v.min(0) - reach), 0, R).astype(int); hi = np.clip(np.floor(v.max(0) + reach), -1, R - 1).astype(int)
+        if (hi < lo).any(): continue
+        ax = [np.arange(lo[k], hi[k] + 1) for k in range(3)]
+        pts = np.stack(np.meshgrid(*ax, indexing='ij'), -1).reshape(-1, 3)
+        d, _ = cKDTree(v).query(pts, distance_upper_bound=reach)
+        sub = out[p, ax[0][0]:ax[0][-1] + 1, ax[1][0]:ax[1][-1] + 1, ax[2][0]:ax[2][-1] + 1]
+        np.minimum(sub, d.reshape(sub.shape), out=sub)
+    return torch.as_tensor(out, device=best.device).view(-1)
+
+def _near_surface(tris: torch.Tensor, part_of: torch.Tensor, P: int, R: int, reach: float, small_edge: float = 0.25) -> torch.Tensor:
+    """(P, R^3) bool: grid points within `reach` cells of part p's surface. Exact point-triangle distances for triangles
+    longer than `small_edge` cells; for the dense small triangles of generated meshes the distance to their nearest
+    vertex, at most `small_edge` more than the exact distance (so a point at most that far inside the shell boundary
+    may be missed). `small_edge=0` makes everything exact (slow on meshes of 100k triangles)."""
+    best = torch.full((P * R ** 3,), float('inf'), device=tris.device, dtype=tris.dtype)
+    edge = torch.stack([(tris[:, i] - tris[:, (i + 1) % 3]).norm(dim=1) for i in range(3)], 1).max(1).values
+    small = edge <= small_edge
+    if (~small).any(): best = _near_exact(tris[~small], part_of[~small], P, R, reach, best)
+    if small.any(): best = _near_vertices(tris[small], part_of[small], P, R, reach, best)
     return (best < reach).view(P, R ** 3)
 
-# %% ../nbs/00_penetration.ipynb 60
+# %% ../nbs/00_penetration.ipynb 62
 def _parity_votes(tris: torch.Tensor, part_of: torch.Tensor, P: int, R: int) -> torch.Tensor:
     "(3, P, R^3) crossing counts above each grid point along +x, +y, +z, per part (unsigned)."
     device = tris.device
@@ -360,7 +386,7 @@ def _parity_votes(tris: torch.Tensor, part_of: torch.Tensor, P: int, R: int) -> 
         out[axis] = total.view(P, R, R).unsqueeze(axis + 1).expand(shape) - below
     return out.view(3, P, -1)
 
-# %% ../nbs/00_penetration.ipynb 61
+# %% ../nbs/00_penetration.ipynb 63
 def _fit_into_workspace(meshes, size: float, fill: float = 0.9):
     "Scale and centre a scene uniformly into the cube [0, size]^3, filling `fill` of it."
     lo = np.min([m.bounds[0] for m in meshes], 0); hi = np.max([m.bounds[1] for m in meshes], 0)
@@ -374,7 +400,7 @@ def _check_in_workspace(meshes, size: float):
             raise OutsideGridError(f"{part_label(m, i)}: bounds {m.bounds.round(4).tolist()} reach outside the tagac workspace [0, {size}]^3; "
                                    "pass clip_to_workspace=True to drop the outside geometry as the reference does, or fit_to_workspace=True to rescale the scene")
 
-# %% ../nbs/00_penetration.ipynb 62
+# %% ../nbs/00_penetration.ipynb 64
 def _score_scenes_tagac(scenes, resolution, alpha, beta, device, size: float = 0.3, trunc_cells: float = 4.0,
                         clip_to_workspace: bool = False, fit_to_workspace: bool = False):
     device, grid, R = _resolve_device(device), Grid.tagac(size, resolution), resolution
@@ -400,7 +426,7 @@ def _score_scenes_tagac(scenes, resolution, alpha, beta, device, size: float = 0
         reports.append(_make_report('tagac', (level, per_obj, n_part.tolist(), union, pair.tolist()), _names(meshes), R, alpha, beta, grid))
     return reports
 
-# %% ../nbs/00_penetration.ipynb 70
+# %% ../nbs/00_penetration.ipynb 72
 def tagac_reference_trimesh(meshes, size: float = 0.3, res: int = 40):
     "A plain, slow reimplementation of TAGAC's PenetrationLevel on trimesh's signed distance (for tests and benchmarks)."
     x = np.linspace(0, size - size / res, res)
@@ -414,13 +440,13 @@ def tagac_reference_trimesh(meshes, size: float = 0.3, res: int = 40):
     level = float(np.clip(1 - ins_m.sum() / sum(i.sum() for i in ins), 0, 1))
     return level, [float(1 - (i & ins_m).sum() / i.sum()) for i in ins]
 
-# %% ../nbs/00_penetration.ipynb 75
+# %% ../nbs/00_penetration.ipynb 77
 def overlap_cells(meshes, resolution: int = 64, device=None):
     "Per-cell part count (R, R, R) int tensor and the grid, for visualising where parts overlap."
     occ, grid = voxelize_parts(meshes, resolution, device=device)
     return occ.sum(0, dtype=torch.int32).cpu(), grid
 
-# %% ../nbs/00_penetration.ipynb 76
+# %% ../nbs/00_penetration.ipynb 78
 PART_COLORS = ['#4C72B0', '#55A868', '#8172B2', '#CCB974', '#64B5CD', '#DD8452', '#937860', '#8C8C8C']  # no red: red marks overlap
 
 def render_overlap(meshes, resolution: int = 64, window_size=(640, 480), show_parts: bool = True):
@@ -441,7 +467,7 @@ def render_overlap(meshes, resolution: int = 64, window_size=(640, 480), show_pa
     img = pl.screenshot(return_img=True); pl.close()
     return img
 
-# %% ../nbs/00_penetration.ipynb 77
+# %% ../nbs/00_penetration.ipynb 79
 def plot_overlap_slice(meshes, resolution: int = 64, axis: int = 2, index: int | None = None, ax=None):
     "Matplotlib slice through the grid: which part occupies each cell (colours) and the overlap (red)."
     import matplotlib.pyplot as plt
