@@ -133,7 +133,8 @@ def evaluate_cli(args) -> int:
     pipe = load_pipeline(args.model, args.device); pipe.set_progress_bar_config(disable=True)
     ds = MessyKitchenDataset(args.data, split=None if args.split == 'all' else args.split)
     ids = ds.scene_ids[:args.limit] if args.limit else None
-    cfg = EvalConfig(seeds=args.seeds, num_inference_steps=args.steps, guidance_scale=args.guidance, octree_depth=args.octree_depth, tagac=not args.no_tagac)
+    cfg = EvalConfig(seeds=args.seeds, num_inference_steps=args.steps, guidance_scale=args.guidance, octree_depth=args.octree_depth, tagac=not args.no_tagac,
+                     score_resolution=args.score_resolution, num_points=args.num_points)
     metrics = run_evaluation(pipe, ds, args.out, adapters, cfg, ids)
     print(f"report: {Path(args.out) / 'report.md'} ({len(metrics['models'])} compared models)")
     return 0
@@ -146,6 +147,7 @@ def _add_evaluate_parser(sub):
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2, 3]); p.add_argument('--steps', type=int, default=50)
     p.add_argument('--guidance', type=float, default=7.0); p.add_argument('--octree-depth', type=int, default=8)
     p.add_argument('--device', default=None); p.add_argument('--no-tagac', action='store_true', help='skip the reference (tagac) scores')
+    p.add_argument('--score-resolution', type=int, default=64); p.add_argument('--num-points', type=int, default=10_000, help='surface points per part for Chamfer / F-score')
     p.set_defaults(func=evaluate_cli)
 
 # %% ../nbs/90_cli.ipynb 18

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 # %% auto 0
 __all__ = ['log', 'METRICS', 'GEOMETRY', 'paired_statistics', 'EvalConfig', 'sample_metrics', 'evaluate_model', 'per_scene',
-           'best_of_n', 'compare', 'write_report', 'run_evaluation']
+           'best_of_n', 'compare', 'write_report', 'check_eval_config', 'run_evaluation']
 
 # %% ../nbs/05_evaluation.ipynb 5
 def _bootstrap_ci(fn, n: int, n_boot: int, seed: int):
@@ -237,9 +237,22 @@ def write_report(out, base_records, model_records: dict, cfg: EvalConfig, galler
     return metrics
 
 # %% ../nbs/05_evaluation.ipynb 23
+def check_eval_config(out, cfg: EvalConfig):
+    "Write `out/eval_config.json`, or raise if the folder holds samples made with other settings."
+    f = Path(out) / 'eval_config.json'
+    want = {k: v for k, v in json.loads(json.dumps(asdict(cfg))).items() if k not in ('n_boot', 'stats_seed')}
+    if f.exists():
+        got = {k: v for k, v in json.loads(f.read_text()).items() if k not in ('n_boot', 'stats_seed')}
+        if got != want:
+            diff = {k: (got.get(k), want.get(k)) for k in set(got) | set(want) if got.get(k) != want.get(k)}
+            raise ValueError(f"{f}: the cached samples were made with other settings {diff} (cached, requested); use another output folder")
+    else: atomic_write_text(f, json.dumps(asdict(cfg), indent=1))
+
+# %% ../nbs/05_evaluation.ipynb 24
 def run_evaluation(pipe, dataset, out, adapters: dict | None = None, cfg: EvalConfig = EvalConfig(), scene_ids=None, progress: bool = True) -> dict:
     "Base model and every adapter (name -> peft folder) on the same scenes and seeds; writes the report under `out`."
     from partcrafter_dpo.training import load_adapter
+    check_eval_config(out, cfg)
     adapters = dict(adapters or {})
     if 'base' in adapters or 'best_of_n' in adapters: raise ValueError("adapter names 'base' and 'best_of_n' are reserved")
     for name, folder in adapters.items():
