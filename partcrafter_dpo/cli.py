@@ -109,8 +109,10 @@ def _add_create_data_parser(sub):
 # %% ../nbs/90_cli.ipynb 14
 def train_cli(args) -> int:
     from partcrafter_dpo.training import load_train_config, train_dpo
+    from partcrafter_dpo.training import make_validation_fn
     cfg = load_train_config(args.config, args.overrides)
-    res = train_dpo(cfg, resume=args.resume)
+    val = make_validation_fn(cfg) if cfg.validate_every > 0 else None
+    res = train_dpo(cfg, resume=args.resume, validation_fn=val)
     last = res['history'][-1] if res['history'] else {}
     print(f"trained {len(res['history'])} steps; adapter in {Path(cfg.output_dir) / 'adapter'}; last loss {last.get('loss', float('nan')):.4f}")
     return 0

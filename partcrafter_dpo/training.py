@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 # %% auto 0
 __all__ = ['log', 'DEFAULT_LORA_TARGETS', 'DPOTrainConfig', 'load_train_config', 'add_lora', 'lora_module_names', 'save_adapter',
            'load_adapter', 'merge_adapter', 'save_checkpoint', 'latest_checkpoint', 'load_transformer_for_training',
-           'train_dpo']
+           'train_dpo', 'make_validation_fn']
 
 # %% ../nbs/04_training.ipynb 5
 DEFAULT_LORA_TARGETS = ("attn1.to_q", "attn1.to_k", "attn1.to_v", "attn1.to_out.0", "attn2.to_q", "attn2.to_k", "attn2.to_v", "attn2.to_out.0")
@@ -254,3 +254,38 @@ def train_dpo(cfg: DPOTrainConfig, transformer=None, resume: bool = False, progr
         atomic_write_text(out / 'history.json', json.dumps(history))
     accelerator.end_training()
     return dict(history=history, transformer=accelerator.unwrap_model(transformer))
+
+# %% ../nbs/04_training.ipynb 21
+def make_validation_fn(cfg: DPOTrainConfig, model_dir=None, octree_depth: int = 7, score_resolution: int = 64, guidance_scale: float = 7.0):
+    "A callable `transformer -> metrics` that samples, decodes and scores the fixed validation scenes."
+    from partcrafter_dpo.pipeline import PartCrafterPipeline, _load_diffusers_model
+    from partcrafter_dpo.vae import TripoSGVAEModel
+    from partcrafter_dpo.scheduling import load_scheduler
+    from partcrafter_dpo.penetration import score_scene, PenetrationInputError
+    if model_dir is None:
+        from partcrafter_dpo.pretrain import default_model_path
+        model_dir = cfg.model or default_model_path()
+    model_dir = Path(model_dir)
+    index = json.loads((model_dir / 'model_index.json').read_text()) if (model_dir / 'model_index.json').is_file() else {}
+    vae, sched = _load_diffusers_model(TripoSGVAEModel, model_dir / 'vae'), load_scheduler(model_dir / 'scheduler')
+    scenes = sorted(p for p in Path(cfg.data).iterdir() if p.is_dir() and p.name.endswith('_combined'))[:cfg.validation_scenes]
+    if not scenes: raise ValueError(f"{cfg.data}: no scene folders to validate on")
+    batch = []
+    for d in scenes:
+        feats = torch.load(d / 'image_features.pt', weights_only=True)
+        batch.append((feats[0] if feats.ndim == 3 else feats, int(json.loads((d / 'scene_metadata.json').read_text())['num_parts'])))
+    def validate(transformer) -> dict:
+        transformer.eval()
+        pipe = PartCrafterPipeline(vae=vae.to(next(transformer.parameters()).device), transformer=transformer, scheduler=sched, image_encoder_dinov2=None,
+                                   feature_extractor_dinov2=None, num_tokens=int(index.get('num_tokens', 512)), official_cfg_part_ids=False)
+        pipe.set_progress_bar_config(disable=True)
+        scores, failed = [], 0
+        with torch.no_grad():
+            for feats, n in batch:
+                lat = pipe.sample_latents(feats[None].to(pipe.device), n, None, cfg.validation_steps, guidance_scale, generator=torch.Generator().manual_seed(0))
+                try: scores.append(score_scene(pipe.decode_latents(lat[0], octree_depth=octree_depth), resolution=score_resolution))
+                except PenetrationInputError: failed += 1
+        nan = float('nan')
+        return dict(scene_penetration=float(np.mean([r.scene_penetration for r in scores])) if scores else nan,
+                    dpo_score=float(np.mean([r.dpo_score for r in scores])) if scores else nan, failed=float(failed))
+    return validate
