@@ -73,7 +73,8 @@ def sft_loss(model_err_w, weight=None) -> PreferenceLossOutput:
 # %% ../nbs/03_dpo_loss.ipynb 25
 @contextlib.contextmanager
 def adapters_disabled(model):
-    "Run `model` as its base network: peft `PeftModel.disable_adapter()` or diffusers' `disable_adapters()`."
+    "Run `model` as its base network: peft `PeftModel.disable_adapter()` or diffusers' `disable_adapters()` (DDP wrappers unwrapped)."
+    model = getattr(model, 'module', model)
     if hasattr(model, 'disable_adapter') and callable(getattr(model, 'disable_adapter')):
         with model.disable_adapter(): yield
     elif hasattr(model, 'disable_adapters') and hasattr(model, 'enable_adapters'):

@@ -20,8 +20,8 @@ log = logging.getLogger(__name__)
 
 # %% auto 0
 __all__ = ['log', 'DEFAULT_LORA_TARGETS', 'DPOTrainConfig', 'load_train_config', 'add_lora', 'lora_module_names', 'save_adapter',
-           'load_adapter', 'merge_adapter', 'save_checkpoint', 'latest_checkpoint', 'load_transformer_for_training',
-           'train_dpo', 'make_validation_fn']
+           'load_adapter', 'merge_adapter', 'save_checkpoint', 'latest_checkpoint', 'batch_seed',
+           'load_transformer_for_training', 'train_dpo', 'make_validation_fn']
 
 # %% ../nbs/04_training.ipynb 5
 DEFAULT_LORA_TARGETS = ("attn1.to_q", "attn1.to_k", "attn1.to_v", "attn1.to_out.0", "attn2.to_q", "attn2.to_k", "attn2.to_v", "attn2.to_out.0")
@@ -63,6 +63,7 @@ class DPOTrainConfig:
     seed: int = 0
 
     def __post_init__(self):
+        if self.mixed_precision is False: self.mixed_precision = 'no'        # YAML reads a bare `no` as false
         if self.objective not in ('dpo', 'dro', 'sft'): raise ValueError(f"objective must be 'dpo', 'dro' or 'sft', got {self.objective!r}")
         if self.mixed_precision not in ('no', 'bf16', 'fp16'): raise ValueError(f"mixed_precision must be 'no', 'bf16' or 'fp16', got {self.mixed_precision!r}")
         if self.objective == 'dpo' and self.beta <= 0: raise ValueError("beta must be > 0")
@@ -79,9 +80,13 @@ def load_train_config(path=None, overrides=()) -> DPOTrainConfig:
     for o in overrides:
         if '=' not in o: raise ValueError(f"override {o!r} is not key=value")
         k, v = o.split('=', 1); d[k.strip()] = yaml.safe_load(v)
-    known = {f.name for f in fields(DPOTrainConfig)}
-    unknown = sorted(set(d) - known)
-    if unknown: raise ValueError(f"unknown config keys {unknown}{' in ' + str(path) if path else ''}; known: {sorted(known)}")
+    types = {f.name: str(f.type) for f in fields(DPOTrainConfig)}
+    unknown = sorted(set(d) - set(types))
+    if unknown: raise ValueError(f"unknown config keys {unknown}{' in ' + str(path) if path else ''}; known: {sorted(types)}")
+    for k, v in d.items():                                   # YAML 1.1 reads 3e-3 (no dot) as a string
+        if isinstance(v, str) and types[k].split(' |')[0] in ('float', 'int'):
+            try: d[k] = float(v) if types[k].startswith('float') else int(v)
+            except ValueError: raise ValueError(f"config key {k!r}: {v!r} is not a number") from None
     return DPOTrainConfig(**d)
 
 # %% ../nbs/04_training.ipynb 10
@@ -166,6 +171,10 @@ def latest_checkpoint(folder):
     return cps[-1] if cps else None
 
 # %% ../nbs/04_training.ipynb 17
+def batch_seed(seed: int, epoch: int, global_batch: int) -> int:
+    "Seed of the noise and timesteps of one batch: a function of its place in the data, not of the process that runs it."
+    return (seed * 1_000_003 + epoch * 100_003 + global_batch) % (2 ** 63)
+
 def _epoch_batches(sampler, epoch, accelerator):
     sampler.set_epoch(epoch)
     batches = list(sampler)
@@ -183,6 +192,7 @@ def _objective_loss(cfg, errs, weight):
 def load_transformer_for_training(cfg: DPOTrainConfig):
     "The DiT of `cfg.model` (or the bundled model), frozen, in float32 (accelerate casts for mixed precision)."
     from partcrafter_dpo.pipeline import _load_diffusers_model
+    from partcrafter_dpo.transformer import PartCrafterDiTModel
     model = cfg.model
     if model is None:
         from partcrafter_dpo.pretrain import default_model_path
@@ -228,6 +238,7 @@ def train_dpo(cfg: DPOTrainConfig, transformer=None, resume: bool = False, progr
             b = collate_pairs([dataset[i] for i in batches[batch_in_epoch]]); batch_in_epoch += 1
             with accelerator.accumulate(transformer):
                 dev = accelerator.device
+                noise_gen.manual_seed(batch_seed(cfg.seed, epoch, (batch_in_epoch - 1) * accelerator.num_processes + accelerator.process_index))
                 errs = preference_forward(transformer, b['latent_win'].to(dev), b['latent_lose'].to(dev), b['cond'].to(dev), generator=noise_gen,
                                           share_noise=cfg.share_noise, timestep_mean=cfg.timestep_mean, timestep_std=cfg.timestep_std,
                                           part_mask=b['part_mask'].to(dev), with_reference=cfg.objective == 'dpo')
@@ -238,7 +249,8 @@ def train_dpo(cfg: DPOTrainConfig, transformer=None, resume: bool = False, progr
             acc.append(dict(loss=out_.loss.item(), **out_.metrics))
             if not accelerator.sync_gradients: continue
             step += 1; bar.update()
-            rec = {k: float(np.mean([a[k] for a in acc])) for k in acc[0]}; acc = []
+            keys = sorted(acc[0]); local = torch.tensor([[a[k] for k in keys] for a in acc], device=accelerator.device).mean(0)
+            rec = dict(zip(keys, accelerator.reduce(local, reduction='mean').tolist())); acc = []
             rec.update(step=step, lr=lr_scheduler.get_last_lr()[0], grad_norm=float(gnorm) if gnorm is not None else float('nan'))
             history.append(rec)
             if step % cfg.log_every == 0 or step == cfg.max_steps: accelerator.log({f"train/{k}": v for k, v in rec.items() if k != 'step'}, step=step)
