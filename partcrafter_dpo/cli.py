@@ -87,8 +87,7 @@ def create_data_cli(args) -> int:
                            score_resolution=args.score_resolution, also_tagac=args.tagac)
     creator = PartCrafterDPODataCreator(pipe, ds, args.out, config=cfg, process_index=state.process_index,
                                         num_processes=state.num_processes, model_id=str(args.model or 'bundled'))
-    if ids is not None: ids = [i for i in sorted(ids)[state.process_index::state.num_processes]]
-    summary = creator.run(ids, keep_going=True, progress=state.is_local_main_process)
+    summary = creator.run(creator.my_scene_ids(ids), keep_going=True, progress=state.is_local_main_process)
     print(f"[process {state.process_index}] {summary}")
     for r in summary.failed: print(f"  failed: {r.scene_id}: {r.error}", file=sys.stderr)
     return 0 if (not summary.failed or args.keep_going) else 1
@@ -108,8 +107,7 @@ def _add_create_data_parser(sub):
 
 # %% ../nbs/90_cli.ipynb 14
 def train_cli(args) -> int:
-    from partcrafter_dpo.training import load_train_config, train_dpo
-    from partcrafter_dpo.training import make_validation_fn
+    from partcrafter_dpo.training import load_train_config, train_dpo, make_validation_fn
     cfg = load_train_config(args.config, args.overrides)
     val = make_validation_fn(cfg) if cfg.validate_every > 0 else None
     res = train_dpo(cfg, resume=args.resume, validation_fn=val)

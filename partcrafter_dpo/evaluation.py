@@ -97,7 +97,7 @@ def _activate(pipe, adapter):
 
 def evaluate_model(pipe, dataset, out, name: str, adapter: str | None, cfg: EvalConfig, scene_ids=None, progress: bool = True) -> list:
     "Per-sample records of one model on `scene_ids` x `cfg.seeds` (cached, resumable)."
-    from partcrafter_dpo.generation import _merged_glb
+    from partcrafter_dpo.generation import _merged_glb, sample_candidates
     ids = list(scene_ids if scene_ids is not None else dataset.scene_ids)
     records = []
     for sid in tqdm(ids, desc=f'evaluate {name}', disable=not progress):
@@ -107,11 +107,10 @@ def evaluate_model(pipe, dataset, out, name: str, adapter: str | None, cfg: Eval
         scene = dataset[sid]
         _activate(pipe, adapter)
         emb = pipe.encode_image(scene.image).float()
-        gens = [torch.Generator().manual_seed(s) for s in cfg.seeds]
         t0 = time.perf_counter()
-        lat = pipe.sample_latents(emb.expand(len(gens), -1, -1), scene.num_parts, None, cfg.num_inference_steps, cfg.guidance_scale, generator=gens)
+        lat = sample_candidates(pipe, emb, scene.num_parts, cfg.seeds, cfg.num_inference_steps, cfg.guidance_scale)
         meshes = pipe.decode_latents(lat, octree_depth=cfg.octree_depth)
-        dt = (time.perf_counter() - t0) / len(gens)
+        dt = (time.perf_counter() - t0) / len(cfg.seeds)
         for s, p, m in zip(cfg.seeds, paths, meshes):
             rec = dict(model=name, scene_id=sid, seed=s, seconds=dt, **sample_metrics(m, scene.parts, cfg))
             ok = [x for x in m if x is not None and len(x.faces)]

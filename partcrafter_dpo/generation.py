@@ -16,12 +16,13 @@ from tqdm.auto import tqdm
 import partcrafter_dpo
 from .penetration import score_scene, PenetrationInputError
 from .pairs import PairConfig, write_preference_pairs, atomic_write_text, COMPLETE_MARKER, DPODataError
+from .kitchen import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 
 # %% auto 0
 __all__ = ['log', 'GenerationConfig', 'model_fingerprint', 'write_candidate', 'SceneResult', 'RunSummary',
-           'PartCrafterDPODataCreator', 'generate_scene', 'run']
+           'PartCrafterDPODataCreator', 'sample_candidates', 'generate_scene', 'run']
 
 # %% ../nbs/01_generation.ipynb 5
 @dataclass
@@ -59,7 +60,7 @@ def model_fingerprint(*modules) -> str:
 
 # %% ../nbs/01_generation.ipynb 11
 def _atomic_torch_save(obj, path: Path):
-    tmp = path.with_name(f".{path.name}.tmp"); torch.save(obj, tmp); tmp.replace(path)
+    buf = io.BytesIO(); torch.save(obj, buf); atomic_write_bytes(path, buf.getvalue())
 
 def _merged_glb(meshes) -> bytes:
     sc = trimesh.Scene()
@@ -133,9 +134,9 @@ class PartCrafterDPODataCreator:
 
     def scene_dir(self, scene_id: str) -> Path: return self.out_dir / f"{scene_id}_combined"
 
-    def my_scene_ids(self) -> list:
-        "The scenes of this process: every num_processes-th of the sorted ids, so no two processes share a scene."
-        return sorted(self.dataset.scene_ids)[self.process_index::self.num_processes]
+    def my_scene_ids(self, scene_ids=None) -> list:
+        "This process's share of `scene_ids` (default: all): every num_processes-th of the sorted ids, so no two processes share a scene."
+        return sorted(self.dataset.scene_ids if scene_ids is None else scene_ids)[self.process_index::self.num_processes]
 
     def settings(self) -> dict:
         return dict(sampler=self.cfg.sampler_settings(), model_id=self.model_id, model_fingerprint=self.fingerprint)
@@ -164,9 +165,8 @@ def _write_scene_inputs(self, scene, d: Path):
     d.mkdir(parents=True, exist_ok=True)
     if not (d / 'input_image.jpg').exists():
         buf = io.BytesIO(); scene.image.convert('RGB').save(buf, format='JPEG', quality=95)
-        tmp = d / '.input_image.jpg.tmp'; tmp.write_bytes(buf.getvalue()); tmp.replace(d / 'input_image.jpg')
-    if not (d / 'gt_mesh.glb').exists():
-        tmp = d / '.gt_mesh.glb.tmp'; shutil.copyfile(scene.paths.glb, tmp); tmp.replace(d / 'gt_mesh.glb')
+        atomic_write_bytes(d / 'input_image.jpg', buf.getvalue())
+    if not (d / 'gt_mesh.glb').exists(): atomic_write_bytes(d / 'gt_mesh.glb', scene.paths.glb.read_bytes())
     from PIL import Image
     views = [scene.image] + [Image.open(p).convert('RGB') for p in scene.view_paths]
     feats = self.pipe.encode_image(views).float().cpu()
@@ -175,20 +175,25 @@ def _write_scene_inputs(self, scene, d: Path):
 PartCrafterDPODataCreator._write_scene_inputs = _write_scene_inputs
 
 # %% ../nbs/01_generation.ipynb 20
+def sample_candidates(pipe, image_embeds, num_parts: int, seeds, num_inference_steps: int, guidance_scale: float, num_tokens=None) -> torch.Tensor:
+    "Clean latents (len(seeds), P, T, C) of one image's DINOv2 tokens (1, L, D): one CPU generator per seed, all seeds in one batch."
+    gens = [torch.Generator(device='cpu').manual_seed(int(s)) for s in seeds]
+    return pipe.sample_latents(image_embeds.expand(len(gens), -1, -1).to(pipe.device), num_parts, num_tokens, num_inference_steps,
+                               guidance_scale, generator=gens)
+
 def generate_scene(self, scene) -> SceneResult:
     "Generate, score and pair one scene (resuming what is there)."
     d = self.scene_dir(scene.scene_id)
     meta_path = d / 'scene_metadata.json'
-    if meta_path.exists() and _read_json(meta_path).get('status') == 'complete' and not self._pending_seeds(d):
+    pending = self._pending_seeds(d) if d.exists() else list(self.cfg.seeds)
+    if not pending and meta_path.exists() and _read_json(meta_path).get('status') == 'complete':
         return SceneResult(scene.scene_id, 'skipped')
     for p in d.glob('.*.partial'): shutil.rmtree(p)
-    pending = self._pending_seeds(d) if d.exists() else list(self.cfg.seeds)
     embeds = self._write_scene_inputs(scene, d)
     if pending:
         t0 = time.perf_counter()
-        gens = [torch.Generator(device='cpu').manual_seed(s) for s in self.cfg.seeds]
-        latents = self.pipe.sample_latents(embeds.expand(len(gens), -1, -1).to(self.pipe.device), scene.num_parts, self.cfg.num_tokens,
-                                           self.cfg.num_inference_steps, self.cfg.guidance_scale, generator=gens)
+        latents = sample_candidates(self.pipe, embeds, scene.num_parts, self.cfg.seeds, self.cfg.num_inference_steps,
+                                    self.cfg.guidance_scale, self.cfg.num_tokens)
         t1 = time.perf_counter()
         todo = [i for i, s in enumerate(self.cfg.seeds) if s in pending]
         meshes = self.pipe.decode_latents(latents[todo], octree_depth=self.cfg.octree_depth)

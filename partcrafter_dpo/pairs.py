@@ -4,12 +4,14 @@
 
 # %% ../nbs/02_pairs.ipynb 2
 from __future__ import annotations
-import json, itertools, math, os, random, tempfile
+import json, itertools, math, random
 from dataclasses import dataclass, asdict, field
 from pathlib import Path
 
 import torch
 from torch.utils.data import Dataset, Sampler
+
+from .kitchen import atomic_write_bytes
 
 # %% auto 0
 __all__ = ['COMPLETE_MARKER', 'Candidate', 'PreferencePair', 'PairConfig', 'build_pairs', 'DPODataError', 'atomic_write_text',
@@ -72,11 +74,8 @@ class DPODataError(ValueError):
     "A dpo_data folder is missing files or is inconsistent."
 
 def atomic_write_text(path, text: str):
-    "Write `text` to `path` atomically (temporary file in the same folder, then rename)."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    with os.fdopen(fd, 'w') as f: f.write(text)
-    os.replace(tmp, path)
+    "Write `text` to `path` atomically (`kitchen.atomic_write_bytes`: temporary file in the same folder, then rename)."
+    return atomic_write_bytes(path, text.encode())
 
 def seed_dirs(scene_dir) -> list:
     "The seed folders of a scene folder, in seed order."

@@ -142,23 +142,22 @@ def merge_adapter(transformer):
     return transformer
 
 # %% ../nbs/04_training.ipynb 15
-def _rng_state(noise_gen):
+def _rng_state():
     return dict(python=random.getstate(), numpy=np.random.get_state(), torch=torch.get_rng_state(),
-                cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None, noise=noise_gen.get_state())
+                cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
 
-def _set_rng_state(s, noise_gen):
+def _set_rng_state(s):
     random.setstate(s['python']); np.random.set_state(s['numpy']); torch.set_rng_state(s['torch'])
     if s.get('cuda') is not None and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
-    noise_gen.set_state(s['noise'])
 
-def save_checkpoint(folder, accelerator, transformer, optimizer, lr_scheduler, step, epoch, batch_in_epoch, noise_gen, cfg, history):
+def save_checkpoint(folder, accelerator, transformer, optimizer, lr_scheduler, step, epoch, batch_in_epoch, cfg, history):
     "Full training state under `folder/checkpoint-{step}` (atomic); only the main process writes."
     folder = Path(folder); final = folder / f"checkpoint-{step:07d}"; tmp = folder / f".checkpoint-{step:07d}.partial"
     if accelerator.is_main_process:
         if tmp.exists(): shutil.rmtree(tmp)
         save_adapter(accelerator.unwrap_model(transformer), tmp / 'adapter')
         torch.save(dict(optimizer=optimizer.state_dict(), lr_scheduler=lr_scheduler.state_dict(), step=step, epoch=epoch,
-                        batch_in_epoch=batch_in_epoch, rng=_rng_state(noise_gen), history=history, config=asdict(cfg)), tmp / 'state.pt')
+                        batch_in_epoch=batch_in_epoch, rng=_rng_state(), history=history, config=asdict(cfg)), tmp / 'state.pt')
         if final.exists(): shutil.rmtree(final)
         tmp.rename(final)
         for old in sorted(folder.glob('checkpoint-*'))[:-cfg.keep_checkpoints]: shutil.rmtree(old)
@@ -217,7 +216,7 @@ def train_dpo(cfg: DPOTrainConfig, transformer=None, resume: bool = False, progr
     optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, betas=(cfg.adam_beta1, cfg.adam_beta2), weight_decay=cfg.weight_decay)
     lr_scheduler = get_scheduler('constant_with_warmup', optimizer, num_warmup_steps=cfg.lr_warmup_steps, num_training_steps=cfg.max_steps)
     transformer, optimizer, lr_scheduler = accelerator.prepare(transformer, optimizer, lr_scheduler)
-    noise_gen = torch.Generator().manual_seed(cfg.seed + accelerator.process_index)
+    noise_gen = torch.Generator()                                              # reseeded for every batch: see batch_seed
     step, epoch, batch_in_epoch, history = 0, 0, 0, []
     if resume and (cp := latest_checkpoint(out)) is not None:
         st = torch.load(cp / 'state.pt', weights_only=False)
@@ -226,7 +225,7 @@ def train_dpo(cfg: DPOTrainConfig, transformer=None, resume: bool = False, progr
         set_peft_model_state_dict(accelerator.unwrap_model(transformer), load_file(str(cp / 'adapter' / 'adapter_model.safetensors')))
         optimizer.load_state_dict(st['optimizer']); lr_scheduler.load_state_dict(st['lr_scheduler'])
         step, epoch, batch_in_epoch, history = st['step'], st['epoch'], st['batch_in_epoch'], st['history']
-        _set_rng_state(st['rng'], noise_gen)
+        _set_rng_state(st['rng'])
         log.info("resumed from %s at step %d", cp, step)
     if accelerator.is_main_process: accelerator.init_trackers('partcrafter_dpo', config={k: (str(v) if isinstance(v, (tuple, list)) or v is None else v) for k, v in asdict(cfg).items()})
     transformer.train()
@@ -258,7 +257,7 @@ def train_dpo(cfg: DPOTrainConfig, transformer=None, resume: bool = False, progr
                 val = validation_fn(accelerator.unwrap_model(transformer)); accelerator.log({f"val/{k}": v for k, v in val.items()}, step=step)
                 history[-1].update({f"val_{k}": v for k, v in val.items()}); transformer.train()
             if step % cfg.checkpoint_every == 0 or step == cfg.max_steps:
-                save_checkpoint(out, accelerator, transformer, optimizer, lr_scheduler, step, epoch, batch_in_epoch, noise_gen, cfg, history)
+                save_checkpoint(out, accelerator, transformer, optimizer, lr_scheduler, step, epoch, batch_in_epoch, cfg, history)
         if batch_in_epoch >= len(batches): epoch, batch_in_epoch = epoch + 1, 0
     bar.close()
     if accelerator.is_main_process:
