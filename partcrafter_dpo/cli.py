@@ -8,8 +8,8 @@ import argparse, json, logging, sys
 from pathlib import Path
 
 # %% auto 0
-__all__ = ['score_command', 'synth_cli', 'load_pipeline', 'create_data_cli', 'train_cli', 'evaluate_cli', 'pretrain_cli',
-           'bundled_model_available', 'run_cli', 'build_parser', 'main']
+__all__ = ['RUN_TRAIN_OVERRIDES', 'score_command', 'synth_cli', 'load_pipeline', 'create_data_cli', 'train_cli', 'evaluate_cli',
+           'pretrain_cli', 'bundled_model_available', 'run_cli', 'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb 5
 def _format_report(path, report) -> str:
@@ -163,46 +163,57 @@ def _add_pretrain_parser(sub):
 # %% ../nbs/90_cli.ipynb 20
 def bundled_model_available() -> bool:
     "Whether the bundled small base model is installed."
-    try: from partcrafter_dpo.pretrain import default_model_path
-    except ImportError: return False
+    from partcrafter_dpo.pipeline import default_model_path
     p = Path(default_model_path())
     return (p / 'transformer').is_dir() and (p / 'vae').is_dir()
 
+# `train` settings of the main job's short run (two CPU cores); everything else is DPOTrainConfig's default
+RUN_TRAIN_OVERRIDES = ('learning_rate=1e-4', 'lr_warmup_steps=0', 'pairs_per_device=4', 'gradient_accumulation_steps=1', 'lora_rank=16',
+                       'lora_alpha=16', 'gradient_checkpointing=false', 'checkpoint_every=20', 'validate_every=0')
+
 def run_cli(args) -> int:
-    import time
-    from partcrafter_dpo.kitchen import synth_command, MessyKitchenDataset
+    "The main job: synth (train + held-out) -> ground-truth check -> create-data -> train -> evaluate."
+    import time, torch
+    from partcrafter_dpo.kitchen import MessyKitchenDataset
     from partcrafter_dpo.penetration import score_scenes
+    if args.model is None and not bundled_model_available(): raise SystemExit("no bundled model in this installation: pass --model PATH")
     out = Path(args.out); out.mkdir(parents=True, exist_ok=True); summary = {}
-    t = time.perf_counter(); data = synth_command(out / 'data', scenes=args.scenes, seed=args.seed, workers=args.workers)
-    summary['synth'] = dict(scenes=args.scenes, seed=args.seed, root=str(data), seconds=round(time.perf_counter() - t, 1))
-    print(f"[1/3] synth: {args.scenes} scenes in {data}")
-    ds = MessyKitchenDataset(data); ds.validate()
-    reports = score_scenes([ds[i].parts for i in range(len(ds))], resolution=64)
-    worst = max(r.scene_penetration for r in reports)
-    summary['ground_truth'] = dict(scenes=len(reports), max_scene_penetration=worst)
-    print(f"[2/3] ground truth scored: {len(reports)} scenes, max scene penetration {worst:.4f}")
-    if worst > 0: print("error: synthetic ground truth interpenetrates", file=sys.stderr); return 1
-    if args.model is None and not bundled_model_available():
-        summary['create_data'] = 'skipped: no bundled base model in this installation'
+    def stage(name, argv):
+        t0 = time.perf_counter(); status = main(argv)
+        summary[name] = dict(command='partcrafter-dpo ' + ' '.join(argv), status=status, seconds=round(time.perf_counter() - t0, 1))
         (out / 'run_summary.json').write_text(json.dumps(summary, indent=1))
-        print("[3/3] create-data: skipped: this installation ships no bundled base model yet; pass --model PATH "
-              "(a weights folder in the official PartCrafter layout) to generate candidates")
-        return 0
-    ns = argparse.Namespace(data=str(data), out=str(out / 'dpo_data' / 'messy_kitchen_dpo'), seeds=args.seeds, model=args.model, split='train',
-                            limit=None, steps=args.steps, guidance=args.guidance, octree_depth=args.octree_depth, score_resolution=64,
-                            dtype='float32', keep_going=False, tagac=False)
-    t = time.perf_counter(); status = create_data_cli(ns)
-    summary['create_data'] = dict(out=ns.out, status=status, seconds=round(time.perf_counter() - t, 1))
-    print(f"[3/3] create-data: {ns.out} (status {status})")
-    (out / 'run_summary.json').write_text(json.dumps(summary, indent=1))
-    return status
+        print(f"[{name}] exit status {status} in {summary[name]['seconds']} s"); return status
+    train_root, heldout_root = out / 'data' / 'train', out / 'data' / 'heldout'
+    workers = ['--workers', str(args.workers)] if args.workers else []
+    stage('synth', ['synth', '--out', str(train_root), '--scenes', str(args.scenes), '--seed', str(args.seed)] + workers)
+    stage('synth-heldout', ['synth', '--out', str(heldout_root), '--scenes', str(args.heldout_scenes), '--seed', str(args.seed + 1)] + workers)
+    for root in (train_root, heldout_root):
+        ds = MessyKitchenDataset(root); ds.validate()
+        worst = max(r.scene_penetration for r in score_scenes([s.parts for s in ds], resolution=64))
+        summary[f'ground_truth {root.name}'] = dict(scenes=len(ds), max_scene_penetration=worst)
+        if worst > 0: print(f"error: {root}: synthetic ground truth interpenetrates ({worst:.4f})", file=sys.stderr); return 1
+    sampler = ['--steps', str(args.steps), '--octree-depth', str(args.octree_depth)] + (['--model', args.model] if args.model else [])
+    if stage('create-data', ['create-data', '--data', str(train_root), '--out', str(out / 'dpo_data'), '--split', 'all',
+                             '--seeds', *map(str, args.seeds)] + sampler): return 1
+    overrides = [f'data={out / "dpo_data"}', f'output_dir={out / "train"}', f'max_steps={args.train_steps}', f'model={args.model or "null"}',
+                 f'mixed_precision={"bf16" if torch.cuda.is_available() else "no"}'] + list(RUN_TRAIN_OVERRIDES)
+    if stage('train', ['train', '--resume'] + (['--config', args.train_config] if args.train_config else []) + overrides): return 1
+    device = ['--device', 'cuda'] if torch.cuda.is_available() else []
+    if stage('evaluate', ['evaluate', '--data', str(heldout_root), '--out', str(out / 'eval'), '--split', 'all', '--adapter',
+                          f'dpo={out / "train" / "adapter"}', '--seeds', *map(str, args.eval_seeds)] + sampler + device): return 1
+    print(f"report: {out / 'eval' / 'report.md'}")
+    return 0
 
 def _add_run_parser(sub):
     p = sub.add_parser('run', help='the main job end to end on the embedded default (synthetic scenes + bundled model)')
-    p.add_argument('--out', default='runs/default'); p.add_argument('--scenes', type=int, default=8); p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2, 3]); p.add_argument('--model', default=None)
-    p.add_argument('--steps', type=int, default=25); p.add_argument('--guidance', type=float, default=7.0)
-    p.add_argument('--octree-depth', type=int, default=7); p.add_argument('--workers', type=int, default=None)
+    p.add_argument('--out', default='runs/default'); p.add_argument('--seed', type=int, default=0, help='generator seed of the training scenes (held-out: seed + 1)')
+    p.add_argument('--scenes', type=int, default=8); p.add_argument('--heldout-scenes', type=int, default=4)
+    p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2, 3], help='candidate seeds per training scene')
+    p.add_argument('--eval-seeds', type=int, nargs='+', default=[0, 1], help='samples per held-out scene and model')
+    p.add_argument('--model', default=None, help='weights folder (default: the bundled small model)')
+    p.add_argument('--steps', type=int, default=8, help='sampling steps'); p.add_argument('--octree-depth', type=int, default=5)
+    p.add_argument('--train-steps', type=int, default=40); p.add_argument('--train-config', default=None, help='YAML of DPOTrainConfig keys (the run overrides data, output and size)')
+    p.add_argument('--workers', type=int, default=None)
     p.set_defaults(func=run_cli)
 
 # %% ../nbs/90_cli.ipynb 22
@@ -222,7 +233,7 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format='%(levelname)s %(name)s: %(message)s')
     return args.func(args)
 
-# %% ../nbs/90_cli.ipynb 27
+# %% ../nbs/90_cli.ipynb 29
 def _running_in_ipython() -> bool:
     import builtins
     return hasattr(builtins, 'get_ipython') or hasattr(builtins, '__IPYTHON__')

@@ -25,7 +25,7 @@ from .vae import TripoSGVAEModel, extract_mesh, vae_config
 
 # %% auto 0
 __all__ = ['DINOV2_CONFIGS', 'FEATURE_EXTRACTOR_CONFIG', 'COMPONENTS', 'make_feature_extractor', 'make_image_encoder',
-           'to_rgb_image', 'PartCrafterPipelineOutput', 'PartCrafterPipeline', 'build_pipeline']
+           'to_rgb_image', 'PartCrafterPipelineOutput', 'default_model_path', 'PartCrafterPipeline', 'build_pipeline']
 
 # %% ../nbs/01d_pipeline.ipynb 5
 DINOV2_CONFIGS = {
@@ -84,6 +84,11 @@ class PartCrafterPipelineOutput(BaseOutput):
 # %% ../nbs/01d_pipeline.ipynb 11
 COMPONENTS = ("transformer", "vae", "image_encoder_dinov2", "feature_extractor_dinov2", "scheduler")
 
+def default_model_path() -> Path:
+    "The bundled small PartCrafter (`partcrafter_dpo/assets/partcrafter-small`, made by `01e_pretrain`), a `from_pretrained` folder."
+    from importlib.resources import files
+    return Path(str(files("partcrafter_dpo") / "assets" / "partcrafter-small"))
+
 class PartCrafterPipeline(DiffusionPipeline):
     "Image -> part meshes with PartCrafter (DINOv2 conditioning, part DiT, rectified flow with CFG, TripoSG VAE)."
     model_cpu_offload_seq = "image_encoder_dinov2->transformer->vae"
@@ -97,9 +102,12 @@ class PartCrafterPipeline(DiffusionPipeline):
 
     # ---- loading -------------------------------------------------------------------------------------------
     @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path, torch_dtype: torch.dtype | None = None, **kwargs):
+    def from_pretrained(cls, pretrained_model_name_or_path=None, torch_dtype: torch.dtype | None = None, **kwargs):
         """Load from a local folder with `transformer/ vae/ image_encoder_dinov2/ feature_extractor_dinov2/ scheduler/`
-        (the official layout); nothing is downloaded. `kwargs` override config entries (`num_tokens`, `official_cfg_part_ids`)."""
+        (the official layout); nothing is downloaded. No folder: the bundled small model (`default_model_path()`) in float32.
+        `kwargs` override config entries (`num_tokens`, `official_cfg_part_ids`)."""
+        if pretrained_model_name_or_path is None:
+            pretrained_model_name_or_path, torch_dtype = default_model_path(), torch_dtype or torch.float32
         root = Path(pretrained_model_name_or_path)
         if not root.is_dir():
             raise MissingComponentError(f"PartCrafter weights folder not found: {root} (only local folders are supported)")

@@ -19,6 +19,7 @@ from scipy.spatial import cKDTree
 from tqdm.auto import tqdm
 
 from .layers import PartCrafterInputError, MissingComponentError
+from .pipeline import default_model_path
 from .vae import TripoSGVAEModel
 from .transformer import PartCrafterDiTModel
 from .scheduling import flow_noisy_latents, flow_target, partcrafter_scheduler
@@ -35,9 +36,9 @@ __all__ = ['log', 'BUNDLED_IMAGE_SIZE', 'BUNDLED_RESIZE', 'QUERY_MIX', 'SMALL_MO
            'PretrainConfig', 'load_pretrain_config', 'make_accelerator', 'MetricLogger', 'save_checkpoint',
            'load_checkpoint', 'warmup_constant', 'EMA', 'VAELossModule', 'train_vae', 'fold_latent_scale',
            'encode_parts', 'dit_flow_loss', 'token_set_error', 'overfit_one_scene', 'LatentScenes', 'train_dit',
-           'export_pipeline', 'default_model_path', 'load_default_pipeline', 'folder_size', 'generate_for_scene',
-           'evaluate_candidates', 'summarize_evaluation', 'vae_reconstruction_metrics', 'encode_renderings',
-           'run_pretrain', 'pretrain_command']
+           'export_pipeline', 'load_default_pipeline', 'folder_size', 'generate_for_scene', 'evaluate_candidates',
+           'summarize_evaluation', 'vae_reconstruction_metrics', 'encode_renderings', 'run_pretrain',
+           'pretrain_command']
 
 # %% ../nbs/01e_pretrain.ipynb 5
 def sample_surface_points(mesh, n: int, seed: int = 0, normals: bool = False) -> np.ndarray:
@@ -484,7 +485,9 @@ class EMA:
     @torch.no_grad()
     def update(self, model: torch.nn.Module):
         d = self.current_decay()
-        for k, p in model.named_parameters(): self.shadow[k].lerp_(p.detach().float(), 1.0 - d)
+        for k, p in model.named_parameters():
+            if self.shadow[k].device != p.device: self.shadow[k] = self.shadow[k].to(p.device)   # the model moved (accelerate.prepare)
+            self.shadow[k].lerp_(p.detach().float(), 1.0 - d)
         self.num_updates += 1
 
     @torch.no_grad()
@@ -715,11 +718,6 @@ def export_pipeline(out_dir, vae, transformer, image_encoder, feature_extractor,
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return out
 
-def default_model_path() -> Path:
-    "The bundled small PartCrafter (`partcrafter_dpo/assets/partcrafter-small`), a `from_pretrained` folder."
-    from importlib.resources import files
-    return Path(str(files("partcrafter_dpo") / "assets" / "partcrafter-small"))
-
 def load_default_pipeline(torch_dtype: torch.dtype = torch.float32, device=None):
     "The bundled small PartCrafter as a `PartCrafterPipeline` (float32 on CPU by default)."
     from partcrafter_dpo.pipeline import PartCrafterPipeline
@@ -861,7 +859,9 @@ def run_pretrain(cfg: PretrainConfig, command: str = "") -> dict:
         results['vae'] = dict(latent_std_before_fold=std, **vae_reconstruction_metrics(vae, arrays('test', True), cfg.vae.eval_parts, T))
         if acc.is_main_process: vae.save_pretrained(out / 'vae'); _save_json(out / 'vae_eval.json', results['vae'])
         log.info("VAE eval: %s", results['vae'])
-    if any(s in cfg.stages for s in ('dit', 'export', 'eval')):
+    if any(s in cfg.stages for s in ('dit', 'export')):       # eval needs only the exported folder
+        if not (out / 'vae' / 'config.json').is_file():
+            raise MissingComponentError(f"{out / 'vae'}: no trained VAE (run the 'vae' stage with this output_dir first)")
         vae = TripoSGVAEModel.from_pretrained(out / 'vae', torch_dtype=torch.float32).to(acc.device).eval()
     if 'dit' in cfg.stages:
         train = cache.get(('train', True)) or arrays('train', False)

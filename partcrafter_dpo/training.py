@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 # %% auto 0
 __all__ = ['log', 'DEFAULT_LORA_TARGETS', 'DPOTrainConfig', 'load_train_config', 'add_lora', 'lora_module_names', 'save_adapter',
            'load_adapter', 'merge_adapter', 'save_checkpoint', 'latest_checkpoint', 'batch_seed',
-           'load_transformer_for_training', 'train_dpo', 'make_validation_fn']
+           'load_transformer_for_training', 'train_dpo', 'make_validation_fn', 'preference_metrics']
 
 # %% ../nbs/04_training.ipynb 5
 DEFAULT_LORA_TARGETS = ("attn1.to_q", "attn1.to_k", "attn1.to_v", "attn1.to_out.0", "attn2.to_q", "attn2.to_k", "attn2.to_v", "attn2.to_out.0")
@@ -300,3 +300,25 @@ def make_validation_fn(cfg: DPOTrainConfig, model_dir=None, octree_depth: int = 
         return dict(scene_penetration=float(np.mean([r.scene_penetration for r in scores])) if scores else nan,
                     dpo_score=float(np.mean([r.dpo_score for r in scores])) if scores else nan, failed=float(failed))
     return validate
+
+# %% ../nbs/04_training.ipynb 34
+@torch.no_grad()
+def preference_metrics(transformer, data, beta: float = 500.0, batch_size: int = 8, seed: int = 1234, device=None) -> dict:
+    "Mean DPO loss, implicit accuracy and reward margin of `transformer` over every pair in the dpo_data folder `data`."
+    from partcrafter_dpo.dpo_loss import dpo_loss
+    dataset = PartCrafterDPODataset(data) if not isinstance(data, PartCrafterDPODataset) else data
+    if len(dataset) == 0: raise ValueError(f"{getattr(dataset, 'root', data)}: no preference pairs")
+    dev = device or next(transformer.parameters()).device
+    was_training = transformer.training; transformer.eval()
+    gen, totals, n = torch.Generator(), dict(loss=0.0, implicit_accuracy=0.0, reward_margin=0.0), 0
+    has_adapters = getattr(getattr(transformer, 'module', transformer), '_hf_peft_config_loaded', False)
+    ref = None if has_adapters else transformer                     # no adapters yet: the model is its own reference
+    for k, idx in enumerate(PartCountBatchSampler(dataset, batch_size, shuffle=False)):
+        b = collate_pairs([dataset[i] for i in idx]); gen.manual_seed(batch_seed(seed, 0, k))
+        errs = preference_forward(transformer, b['latent_win'].to(dev), b['latent_lose'].to(dev), b['cond'].to(dev), generator=gen, part_mask=b['part_mask'].to(dev), ref_model=ref)
+        out = dpo_loss(errs.model_err_w, errs.model_err_l, errs.ref_err_w, errs.ref_err_l, beta)
+        m = len(idx); n += m
+        totals['loss'] += out.loss.item() * m
+        for key in ('implicit_accuracy', 'reward_margin'): totals[key] += out.metrics[key] * m
+    transformer.train(was_training)
+    return {key: v / n for key, v in totals.items()} | dict(pairs=n)
