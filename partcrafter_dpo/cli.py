@@ -66,11 +66,7 @@ def load_pipeline(model: str | None, device=None, dtype: str = 'float32'):
     "A `PartCrafterPipeline` from a local folder, or the bundled small model when `model` is None."
     import torch
     from partcrafter_dpo.pipeline import PartCrafterPipeline
-    if model is None:
-        try: from partcrafter_dpo.pretrain import default_model_path
-        except ImportError: raise SystemExit("no bundled model in this installation: pass --model PATH (a folder in the official PartCrafter layout)")
-        model = default_model_path()
-    pipe = PartCrafterPipeline.from_pretrained(model, torch_dtype=getattr(torch, dtype))
+    pipe = PartCrafterPipeline.from_pretrained(model, torch_dtype=getattr(torch, dtype))     # None: the bundled model
     return pipe.to(device) if device else pipe
 
 # %% ../nbs/90_cli.ipynb 12
