@@ -8,8 +8,8 @@ import argparse, json, logging, sys
 from pathlib import Path
 
 # %% auto 0
-__all__ = ['RUN_TRAIN_OVERRIDES', 'score_command', 'synth_cli', 'load_pipeline', 'create_data_cli', 'train_cli', 'evaluate_cli',
-           'pretrain_cli', 'bundled_model_available', 'run_cli', 'build_parser', 'main']
+__all__ = ['RUN_TRAIN_OVERRIDES', 'score_command', 'synth_cli', 'parse_shard', 'load_pipeline', 'create_data_cli', 'train_cli',
+           'evaluate_cli', 'pretrain_cli', 'bundled_model_available', 'run_cli', 'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb 5
 def _format_report(path, report) -> str:
@@ -62,6 +62,13 @@ def _add_synth_parser(sub):
     p.set_defaults(func=synth_cli)
 
 # %% ../nbs/90_cli.ipynb 11
+def parse_shard(text: str) -> tuple[int, int]:
+    "'I/N' -> (I, N) with 0 <= I < N; a clear error otherwise."
+    try: i, n = (int(x) for x in str(text).split('/'))
+    except ValueError: raise SystemExit(f"--shard {text!r}: expected I/N, e.g. 0/4") from None
+    if not (n >= 1 and 0 <= i < n): raise SystemExit(f"--shard {text!r}: need 0 <= I < N")
+    return i, n
+
 def load_pipeline(model: str | None, device=None, dtype: str = 'float32'):
     "A `PartCrafterPipeline` from a local folder, or the bundled small model when `model` is None."
     import torch
@@ -69,22 +76,23 @@ def load_pipeline(model: str | None, device=None, dtype: str = 'float32'):
     pipe = PartCrafterPipeline.from_pretrained(model, torch_dtype=getattr(torch, dtype))     # None: the bundled model
     return pipe.to(device) if device else pipe
 
-# %% ../nbs/90_cli.ipynb 12
+# %% ../nbs/90_cli.ipynb 14
 def create_data_cli(args) -> int:
     from accelerate import PartialState
     from partcrafter_dpo.kitchen import MessyKitchenDataset
     from partcrafter_dpo.generation import PartCrafterDPODataCreator, GenerationConfig
     state = PartialState()
-    pipe = load_pipeline(args.model, state.device, args.dtype)
+    index, count = parse_shard(args.shard) if args.shard else (state.process_index, state.num_processes)
+    pipe = load_pipeline(args.model, args.device or state.device, args.dtype)
     pipe.set_progress_bar_config(disable=True)
     ds = MessyKitchenDataset(args.data, split=None if args.split == 'all' else args.split)
     ids = ds.scene_ids[:args.limit] if args.limit else None
     cfg = GenerationConfig(seeds=args.seeds, num_inference_steps=args.steps, guidance_scale=args.guidance, octree_depth=args.octree_depth,
                            score_resolution=args.score_resolution, also_tagac=args.tagac)
-    creator = PartCrafterDPODataCreator(pipe, ds, args.out, config=cfg, process_index=state.process_index,
-                                        num_processes=state.num_processes, model_id=str(args.model or 'bundled'))
+    creator = PartCrafterDPODataCreator(pipe, ds, args.out, config=cfg, process_index=index, num_processes=count,
+                                        model_id=str(args.model or 'bundled'))
     summary = creator.run(creator.my_scene_ids(ids), keep_going=True, progress=state.is_local_main_process)
-    print(f"[process {state.process_index}] {summary}")
+    print(f"[shard {index}/{count}] {summary}")
     for r in summary.failed: print(f"  failed: {r.scene_id}: {r.error}", file=sys.stderr)
     return 0 if (not summary.failed or args.keep_going) else 1
 
@@ -99,9 +107,11 @@ def _add_create_data_parser(sub):
     p.add_argument('--dtype', default='float32', choices=['float32', 'bfloat16', 'float16'])
     p.add_argument('--tagac', action='store_true', help='also store the reference (tagac) scores of every candidate')
     p.add_argument('--keep-going', action='store_true', help='exit 0 even if some scenes failed (they are still recorded)')
+    p.add_argument('--shard', default=None, help='I/N: only every N-th scene from the I-th (independent jobs, e.g. a job array or several processes on one GPU)')
+    p.add_argument('--device', default=None, help='torch device (default: accelerate\'s)')
     p.set_defaults(func=create_data_cli)
 
-# %% ../nbs/90_cli.ipynb 14
+# %% ../nbs/90_cli.ipynb 16
 def train_cli(args) -> int:
     from partcrafter_dpo.training import load_train_config, train_dpo, make_validation_fn
     cfg = load_train_config(args.config, args.overrides)
@@ -118,7 +128,7 @@ def _add_train_parser(sub):
     p.add_argument('--resume', action='store_true', help='continue from the newest checkpoint in output_dir')
     p.set_defaults(func=train_cli)
 
-# %% ../nbs/90_cli.ipynb 16
+# %% ../nbs/90_cli.ipynb 18
 def evaluate_cli(args) -> int:
     from partcrafter_dpo.kitchen import MessyKitchenDataset
     from partcrafter_dpo.evaluation import EvalConfig, run_evaluation
@@ -131,8 +141,12 @@ def evaluate_cli(args) -> int:
     ids = ds.scene_ids[:args.limit] if args.limit else None
     cfg = EvalConfig(seeds=args.seeds, num_inference_steps=args.steps, guidance_scale=args.guidance, octree_depth=args.octree_depth, tagac=not args.no_tagac,
                      score_resolution=args.score_resolution, num_points=args.num_points)
-    metrics = run_evaluation(pipe, ds, args.out, adapters, cfg, ids)
-    print(f"report: {Path(args.out) / 'report.md'} ({len(metrics['models'])} compared models)")
+    if args.shard:
+        index, count = parse_shard(args.shard)
+        ids = sorted(ids if ids is not None else ds.scene_ids)[index::count]
+    metrics = run_evaluation(pipe, ds, args.out, adapters, cfg, ids, report=not args.shard)
+    if args.shard: print(f"shard {args.shard}: samples cached in {Path(args.out) / 'samples'}; run again without --shard for the report")
+    else: print(f"report: {Path(args.out) / 'report.md'} ({len(metrics['models'])} compared models)")
     return 0
 
 def _add_evaluate_parser(sub):
@@ -144,9 +158,10 @@ def _add_evaluate_parser(sub):
     p.add_argument('--guidance', type=float, default=7.0); p.add_argument('--octree-depth', type=int, default=8)
     p.add_argument('--device', default=None); p.add_argument('--no-tagac', action='store_true', help='skip the reference (tagac) scores')
     p.add_argument('--score-resolution', type=int, default=64); p.add_argument('--num-points', type=int, default=10_000, help='surface points per part for Chamfer / F-score')
+    p.add_argument('--shard', default=None, help='I/N: only generate and score every N-th scene from the I-th (no report); a run without --shard then reports on the cached samples')
     p.set_defaults(func=evaluate_cli)
 
-# %% ../nbs/90_cli.ipynb 18
+# %% ../nbs/90_cli.ipynb 20
 def pretrain_cli(args) -> int:
     from partcrafter_dpo.pretrain import pretrain_command
     return pretrain_command(args.config, args.overrides)
@@ -156,7 +171,7 @@ def _add_pretrain_parser(sub):
     p.add_argument('--config', default=None); p.add_argument('overrides', nargs='*', help='key=value overrides, e.g. dit.steps=100')
     p.set_defaults(func=pretrain_cli)
 
-# %% ../nbs/90_cli.ipynb 20
+# %% ../nbs/90_cli.ipynb 22
 def bundled_model_available() -> bool:
     "Whether the bundled small base model is installed."
     from partcrafter_dpo.pipeline import default_model_path
@@ -212,7 +227,7 @@ def _add_run_parser(sub):
     p.add_argument('--workers', type=int, default=None)
     p.set_defaults(func=run_cli)
 
-# %% ../nbs/90_cli.ipynb 22
+# %% ../nbs/90_cli.ipynb 24
 _SUBCOMMANDS = [_add_score_parser, _add_synth_parser, _add_create_data_parser, _add_train_parser, _add_evaluate_parser, _add_pretrain_parser, _add_run_parser]
 
 def build_parser() -> argparse.ArgumentParser:
@@ -229,7 +244,7 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format='%(levelname)s %(name)s: %(message)s')
     return args.func(args)
 
-# %% ../nbs/90_cli.ipynb 29
+# %% ../nbs/90_cli.ipynb 31
 def _running_in_ipython() -> bool:
     import builtins
     return hasattr(builtins, 'get_ipython') or hasattr(builtins, '__IPYTHON__')

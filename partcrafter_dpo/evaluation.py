@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_evaluation.ipynb 2
 from __future__ import annotations
-import json, logging, math, time
+import importlib.util, json, logging, math, time
 from dataclasses import dataclass, asdict, field
 from pathlib import Path
 
@@ -221,6 +221,8 @@ def write_report(out, base_records, model_records: dict, cfg: EvalConfig, galler
     _fig_paired(base_records, models, 'scene_penetration', out / 'paired_scene_penetration.png')
     _fig_paired(base_records, models, 'dpo_score', out / 'paired_dpo_score.png')
     _fig_by_parts(base_records, models, 'scene_penetration', out / 'by_part_count.png')
+    if gallery and importlib.util.find_spec('pyvista') is None:
+        log.warning("pyvista is not installed: no sample galleries in %s", out); gallery = False
     galleries = [n for n in model_records if gallery and _fig_gallery(out, base_records, model_records[n], n, 'scene_penetration', out / f'gallery_{n}.png')]
     base = metrics['base']
     lines = ["# Evaluation report", "", f"{len({r['scene_id'] for r in base_records})} held-out scenes x {len(cfg.seeds)} seeds (paired: same seeds for every model), "
@@ -248,8 +250,9 @@ def check_eval_config(out, cfg: EvalConfig):
     else: atomic_write_text(f, json.dumps(asdict(cfg), indent=1))
 
 # %% ../nbs/05_evaluation.ipynb 24
-def run_evaluation(pipe, dataset, out, adapters: dict | None = None, cfg: EvalConfig = EvalConfig(), scene_ids=None, progress: bool = True) -> dict:
-    "Base model and every adapter (name -> peft folder) on the same scenes and seeds; writes the report under `out`."
+def run_evaluation(pipe, dataset, out, adapters: dict | None = None, cfg: EvalConfig = EvalConfig(), scene_ids=None, progress: bool = True,
+                   report: bool = True) -> dict | None:
+    "Base model and every adapter (name -> peft folder) on the same scenes and seeds; writes the report under `out` (unless `report` is False)."
     from partcrafter_dpo.training import load_adapter
     check_eval_config(out, cfg)
     adapters = dict(adapters or {})
@@ -259,4 +262,4 @@ def run_evaluation(pipe, dataset, out, adapters: dict | None = None, cfg: EvalCo
         load_adapter(pipe.transformer, folder, adapter_name=name)
     base = evaluate_model(pipe, dataset, out, 'base', None, cfg, scene_ids, progress)
     models = {name: evaluate_model(pipe, dataset, out, name, name, cfg, scene_ids, progress) for name in adapters}
-    return write_report(out, base, models, cfg)
+    return write_report(out, base, models, cfg) if report else None

@@ -73,18 +73,43 @@ def match_parts(pred_points: list, gt_points: list, empty_cost: float = 10.0):
     rows, cols = linear_sum_assignment(cost)
     return rows, cols, cost
 
-def part_metrics(pred_meshes: list, gt_meshes: list, num_points: int = 10_000, threshold: float = 0.1, seed: int = 0) -> dict:
+def _pairwise_nn(pred: list, gt: list, pairs=None) -> dict:
+    "(i, j) -> (distances pred_i -> gt_j, gt_j -> pred_i), or None if either set is empty; every pair unless `pairs` is given."
+    pairs = [(i, j) for i in range(len(pred)) for j in range(len(gt))] if pairs is None else pairs
+    tp, tg = {}, {}
+    def tree(cache, pts, k):
+        if k not in cache: cache[k] = cKDTree(pts[k]) if len(pts[k]) else None
+        return cache[k]
+    out = {}
+    for i, j in pairs:
+        a, b = tree(tp, pred, i), tree(tg, gt, j)
+        out[i, j] = (b.query(pred[i], k=1)[0], a.query(gt[j], k=1)[0]) if a is not None and b is not None else None
+    return out
+
+def _f_from_nn(d, threshold: float) -> float:
+    if d is None: return 0.0
+    precision, recall = float((d[0] < threshold).mean()), float((d[1] < threshold).mean())
+    return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
+
+def part_metrics(pred_meshes: list, gt_meshes: list, num_points: int = 10_000, threshold: float = 0.1, seed: int = 0,
+                 match_points: int = 2000) -> dict:
     """Matched per-part and whole-scene Chamfer distance / F-score of predicted vs ground-truth part meshes (same frame).
+    Parts are matched (Hungarian) on Chamfer distances of `match_points`-point subsets, then measured with all `num_points`.
     Unmatched ground-truth parts (fewer predictions) count as Chamfer `inf` -> reported via `num_unmatched`."""
     pred = [sample_surface_points(m, num_points, seed + i) for i, m in enumerate(pred_meshes)]
     gt = [sample_surface_points(m, num_points, seed + 1000 + i) for i, m in enumerate(gt_meshes)]
-    rows, cols, cost = match_parts(pred, gt)
-    cds = [chamfer_distance(pred[r], gt[c]) for r, c in zip(rows, cols)]
-    fs = [f_score(pred[r], gt[c], threshold) for r, c in zip(rows, cols)]
+    sub = _pairwise_nn([p[:match_points] for p in pred], [q[:match_points] for q in gt])   # match on random subsets (the samples are i.i.d.)
+    cost = np.array([[0.5 * (sub[i, j][0].mean() + sub[i, j][1].mean()) if sub[i, j] else np.inf for j in range(len(gt))]
+                     for i in range(len(pred))], dtype=np.float64).reshape(len(pred), len(gt))
+    rows, cols = linear_sum_assignment(np.where(np.isfinite(cost), cost, 10.0))
+    nn = _pairwise_nn(pred, gt, pairs=list(zip(rows, cols)))                                  # full resolution for the matched pairs
+    cds = [float(0.5 * (nn[r, c][0].mean() + nn[r, c][1].mean())) if nn[r, c] else float('inf') for r, c in zip(rows, cols)]
+    fs = [_f_from_nn(nn[r, c], threshold) for r, c in zip(rows, cols)]
     ps, gs = [p for p in pred if len(p)], [q for q in gt if len(q)]
     p_all = np.concatenate(ps) if ps else np.zeros((0, 3)); g_all = np.concatenate(gs)
+    scene = _pairwise_nn([p_all], [g_all])[0, 0]
     return dict(chamfer=float(np.mean(cds)), fscore=float(np.mean(fs)),
-                scene_chamfer=chamfer_distance(p_all, g_all), scene_fscore=f_score(p_all, g_all, threshold),
+                scene_chamfer=float(0.5 * (scene[0].mean() + scene[1].mean())) if scene else float('inf'), scene_fscore=_f_from_nn(scene, threshold),
                 num_empty=sum(len(p) == 0 for p in pred), num_unmatched=len(gt) - len(cols),
                 assignment=[(int(r), int(c)) for r, c in zip(rows, cols)], part_chamfer=cds, part_fscore=fs)
 
@@ -349,6 +374,7 @@ class DiTTrainConfig:
     ema_power: float = 2 / 3
     grad_clip: float = 1.0
     objective_sign: float = 1.0                       # +1: target x0 - noise (PartCrafter's "-v"); -1 only for the sign test
+    data_on_device: bool = True                       # keep the latent table on the accelerator and draw batches there (host-bound otherwise)
 
 @dataclass
 class EvalConfig:
@@ -364,6 +390,7 @@ class EvalConfig:
 class PretrainConfig:
     output_dir: str = "runs/pretrain_small"
     export_dir: str | None = None                     # where the final `from_pretrained` folder goes (default output_dir/pipeline)
+    init_from: str | None = None                      # a `from_pretrained` folder: continue from its DiT, keep its VAE and image encoder
     stages: list = field(default_factory=lambda: ["vae", "dit", "export", "eval"])
     seed: int = 0
     mixed_precision: str = "bf16"                     # accelerate: "no", "bf16" or "fp16"
@@ -484,10 +511,11 @@ class EMA:
 
     @torch.no_grad()
     def update(self, model: torch.nn.Module):
-        d = self.current_decay()
-        for k, p in model.named_parameters():
-            if self.shadow[k].device != p.device: self.shadow[k] = self.shadow[k].to(p.device)   # the model moved (accelerate.prepare)
-            self.shadow[k].lerp_(p.detach().float(), 1.0 - d)
+        d, params = self.current_decay(), dict(model.named_parameters())
+        names = list(self.shadow)
+        if self.shadow[names[0]].device != params[names[0]].device:                       # the model moved (accelerate.prepare)
+            self.shadow = {k: v.to(params[k].device) for k, v in self.shadow.items()}
+        torch._foreach_lerp_([self.shadow[k] for k in names], [params[k].detach().float() for k in names], 1.0 - d)
         self.num_updates += 1
 
     @torch.no_grad()
@@ -584,11 +612,13 @@ def encode_parts(vae: TripoSGVAEModel, surface: torch.Tensor, num_tokens: int, b
 # %% ../nbs/01e_pretrain.ipynb 47
 def dit_flow_loss(transformer, x0: torch.Tensor, cond: torch.Tensor, generator: torch.Generator | None = None,
                   cfg_dropout: float = 0.1, objective_sign: float = 1.0, timestep_mean: float = 0.0,
-                  timestep_std: float = 1.0) -> torch.Tensor:
-    "PartCrafter's flow-matching loss for clean part latents `x0` (B, P, T, C) and image tokens `cond` (B, S, D)."
+                  timestep_std: float = 1.0, noise_generator: torch.Generator | None = None) -> torch.Tensor:
+    """PartCrafter's flow-matching loss for clean part latents `x0` (B, P, T, C) and image tokens `cond` (B, S, D).
+    The noise comes from `noise_generator` (drawn on its device) when given, else from `generator`."""
     b = x0.shape[0]
     t = sample_flow_timesteps(b, generator, "logit_normal", timestep_mean, timestep_std).to(x0.device)
-    noise = torch.randn(x0.shape, generator=generator).to(x0)
+    ng = noise_generator or generator
+    noise = torch.randn(x0.shape, generator=ng, device=ng.device if ng is not None else 'cpu').to(x0)
     target = objective_sign * flow_target(x0, noise)
     if cfg_dropout > 0:
         keep = (torch.rand(b, generator=generator) >= cfg_dropout).to(cond.device, cond.dtype)
@@ -642,15 +672,24 @@ class LatentScenes:
         self.groups = {k: torch.stack(v) for k, v in sorted(rows.items())}      # num_parts -> (scenes, P) part rows
         self.group_scene = {k: self.part_scene[v[:, 0]] for k, v in self.groups.items()}
 
-    def batch(self, batch_parts: int, generator: torch.Generator, device=None):
-        "(x0 (B, P, T, C) float32, cond (B, S, D)) of B = batch_parts // P scenes with P parts each."
+    def to(self, device) -> 'LatentScenes':
+        "Move the tables to `device`, where `batch` then assembles its batches."
+        for k in ('mean', 'std', 'part_scene', 'cond'): setattr(self, k, getattr(self, k).to(device))
+        self.groups = {k: v.to(device) for k, v in self.groups.items()}
+        self.group_scene = {k: v.to(device) for k, v in self.group_scene.items()}
+        return self
+
+    def batch(self, batch_parts: int, generator: torch.Generator, device=None, noise_generator: torch.Generator | None = None):
+        """(x0 (B, P, T, C) float32, cond (B, S, D)) of B = batch_parts // P scenes with P parts each. Indices come from the
+        CPU `generator`; the posterior noise from `noise_generator` (on its device) when given."""
         counts = torch.tensor([len(v) for v in self.groups.values()], dtype=torch.float)
         p = list(self.groups)[int(torch.multinomial(counts, 1, generator=generator))]
         rows = self.groups[p]
-        pick = torch.randint(len(rows), (max(1, batch_parts // p),), generator=generator)
-        perm = torch.argsort(torch.rand(len(pick), p, generator=generator), 1)
+        pick = torch.randint(len(rows), (max(1, batch_parts // p),), generator=generator).to(rows.device)
+        perm = torch.argsort(torch.rand(len(pick), p, generator=generator), 1).to(rows.device)
         parts = torch.gather(rows[pick], 1, perm)                                   # shuffled part order per scene
-        noise = torch.randn((*parts.shape, *self.mean.shape[1:]), generator=generator)
+        ng = noise_generator or generator
+        noise = torch.randn((*parts.shape, *self.mean.shape[1:]), generator=ng, device=ng.device).to(self.mean.device)
         x0 = self.mean[parts].float() + self.std[parts].float() * noise
         return x0.to(device), self.cond[self.group_scene[p][pick]].to(device, torch.float32)
 
@@ -665,11 +704,14 @@ def train_dit(cfg: PretrainConfig, data: LatentScenes, accelerator=None, transfo
     ema = EMA(transformer, tc.ema_decay, tc.ema_power)
     opt = torch.optim.AdamW(transformer.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_constant(tc.warmup_steps))
-    gen = torch.Generator().manual_seed(cfg.seed + 1 + 1000 * acc.process_index)
+    gen = torch.Generator().manual_seed(cfg.seed + 1 + 1000 * acc.process_index)                 # indices, timesteps, dropout
+    noise_gen = torch.Generator(acc.device).manual_seed(cfg.seed + 2 + 1000 * acc.process_index)   # the big noise tensors
+    if tc.data_on_device: data.to(acc.device)
     step, ckpt = 0, load_checkpoint(out / 'dit_checkpoint.pt')
     if ckpt is not None:
         transformer.load_state_dict(ckpt['model']); ema.load_state_dict(ckpt['ema']); opt.load_state_dict(ckpt['optimizer'])
         sched.load_state_dict(ckpt['scheduler']); step = ckpt['step']; gen.set_state(ckpt['generator'])
+        if 'noise_generator' in ckpt: noise_gen.set_state(ckpt['noise_generator'].cpu())
         log.info("DiT: resumed at step %d", step)
     model, opt = acc.prepare(transformer, opt)
     logger = MetricLogger(out / 'logs' / 'dit', acc.is_main_process)
@@ -678,11 +720,13 @@ def train_dit(cfg: PretrainConfig, data: LatentScenes, accelerator=None, transfo
     def checkpoint():
         if acc.is_main_process:
             save_checkpoint(out / 'dit_checkpoint.pt', dict(model=acc.unwrap_model(model).state_dict(), ema=ema.state_dict(), optimizer=opt.state_dict(),
-                                                            scheduler=sched.state_dict(), step=step, generator=gen.get_state()))
+                                                            scheduler=sched.state_dict(), step=step, generator=gen.get_state(),
+                                                            noise_generator=noise_gen.get_state()))
+    first = step
     while step < tc.steps and not _time_up(start, tc.max_minutes):
-        x0, cond = data.batch(tc.batch_parts, gen, acc.device)
+        x0, cond = data.batch(tc.batch_parts, gen, acc.device, noise_gen)
         with acc.autocast():
-            loss = dit_flow_loss(model, x0, cond, gen, tc.cfg_dropout, tc.objective_sign, tc.timestep_mean, tc.timestep_std)
+            loss = dit_flow_loss(model, x0, cond, gen, tc.cfg_dropout, tc.objective_sign, tc.timestep_mean, tc.timestep_std, noise_gen)
         acc.backward(loss)
         if acc.sync_gradients and tc.grad_clip: acc.clip_grad_norm_(model.parameters(), tc.grad_clip)
         opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
@@ -690,7 +734,7 @@ def train_dit(cfg: PretrainConfig, data: LatentScenes, accelerator=None, transfo
         step += 1; bar.update()
         if step % cfg.log_every == 0 or step == 1:
             logger.log(step, **{'dit/loss': loss.item(), 'dit/lr': sched.get_last_lr()[0], 'dit/ema_decay': ema.current_decay(),
-                                'dit/num_parts': x0.shape[1]})
+                                'dit/num_parts': x0.shape[1], 'dit/steps_per_s': (step - first) / max(time.time() - start, 1e-9)})
             bar.set_postfix(loss=f"{loss.item():.4f}")
         if step % cfg.checkpoint_every == 0: checkpoint()
     checkpoint(); bar.close(); logger.close()
@@ -832,9 +876,18 @@ def encode_renderings(encoder, feature_extractor, images: np.ndarray, batch: int
     return torch.cat(out)
 
 # %% ../nbs/01e_pretrain.ipynb 63
+def _check_init_from(cfg: PretrainConfig) -> Path | None:
+    "The `init_from` folder, checked: it must hold a VAE, a DiT and the image encoder, and the 'vae' stage must not run."
+    if cfg.init_from is None: return None
+    init = Path(cfg.init_from)
+    missing = [c for c in ('vae', 'transformer', 'image_encoder_dinov2', 'feature_extractor_dinov2') if not (init / c).is_dir()]
+    if missing: raise MissingComponentError(f"init_from {init}: missing {missing} (expected a `from_pretrained` pipeline folder)")
+    if 'vae' in cfg.stages: raise PartCrafterInputError(f"init_from {init} keeps that folder's VAE: drop 'vae' from stages")
+    return init
+
 def run_pretrain(cfg: PretrainConfig, command: str = "") -> dict:
     "Run `cfg.stages` (vae, dit, export, eval); returns the metrics written along the way."
-    from partcrafter_dpo.pipeline import PartCrafterPipeline
+    from partcrafter_dpo.pipeline import PartCrafterPipeline, _load_image_encoder, _load_feature_extractor
     acc = make_accelerator(cfg.mixed_precision)
     out = Path(cfg.output_dir); out.mkdir(parents=True, exist_ok=True)
     export_dir = Path(cfg.export_dir or out / 'pipeline')
@@ -846,7 +899,9 @@ def run_pretrain(cfg: PretrainConfig, command: str = "") -> dict:
             cache[key] = build_part_arrays(d.train if split == 'train' else d.test, d.num_surface, d.num_queries if labels else 0,
                                            d.fill, d.workers, acc.device, d.limit)
         return cache[key]
-    _, _, encoder, fe = build_small_models(cfg.model, cfg.seed)
+    init = _check_init_from(cfg)
+    if init is None: _, _, encoder, fe = build_small_models(cfg.model, cfg.seed)
+    else: encoder, fe = _load_image_encoder(init / 'image_encoder_dinov2', torch.float32), _load_feature_extractor(init / 'feature_extractor_dinov2')
     encoder = encoder.to(acc.device)
     if 'vae' in cfg.stages:
         t0 = time.time()
@@ -860,20 +915,23 @@ def run_pretrain(cfg: PretrainConfig, command: str = "") -> dict:
         if acc.is_main_process: vae.save_pretrained(out / 'vae'); _save_json(out / 'vae_eval.json', results['vae'])
         log.info("VAE eval: %s", results['vae'])
     if any(s in cfg.stages for s in ('dit', 'export')):       # eval needs only the exported folder
-        if not (out / 'vae' / 'config.json').is_file():
-            raise MissingComponentError(f"{out / 'vae'}: no trained VAE (run the 'vae' stage with this output_dir first)")
-        vae = TripoSGVAEModel.from_pretrained(out / 'vae', torch_dtype=torch.float32).to(acc.device).eval()
+        vae_dir = init / 'vae' if init is not None else out / 'vae'
+        if not (vae_dir / 'config.json').is_file():
+            raise MissingComponentError(f"{vae_dir}: no trained VAE (run the 'vae' stage with this output_dir first)")
+        vae = TripoSGVAEModel.from_pretrained(vae_dir, torch_dtype=torch.float32).to(acc.device).eval()
     if 'dit' in cfg.stages:
         train = cache.get(('train', True)) or arrays('train', False)
         mean, std = encode_parts(vae, train.surface, T, device=acc.device)
         data = LatentScenes(mean, std, train.part_scene, encode_renderings(encoder, fe, train.images, device=acc.device))
         log.info("DiT data: %d scenes, part counts %s, latent std %.3f", train.num_scenes, {k: len(v) for k, v in data.groups.items()}, mean.float().std().item())
-        dit, ema = train_dit(cfg, data, acc)
+        start = PartCrafterDiTModel.from_pretrained(init / 'transformer', torch_dtype=torch.float32) if init is not None else None
+        dit, ema = train_dit(cfg, data, acc, start)
         ema.copy_to(dit)
         if acc.is_main_process: dit.save_pretrained(out / 'transformer')
     if 'export' in cfg.stages and acc.is_main_process:
         dit = PartCrafterDiTModel.from_pretrained(out / 'transformer', torch_dtype=torch.float32)
-        extra = {k: v for k, v in json.loads((out / 'vae_eval.json').read_text()).items()} if (out / 'vae_eval.json').is_file() else None
+        vae_eval = next((p for p in (out / 'vae_eval.json', init and init / 'training' / 'vae_eval.json') if p and p.is_file()), None)
+        extra = json.loads(vae_eval.read_text()) if vae_eval else None
         export_pipeline(export_dir, vae.cpu(), dit, encoder.cpu(), fe, T, cfg.export_dtype, _readme(cfg, command, extra and {'vae': extra}))
         results['export'] = dict(path=str(export_dir), bytes=folder_size(export_dir))
     if 'eval' in cfg.stages and acc.is_main_process:

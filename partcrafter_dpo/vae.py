@@ -12,7 +12,6 @@ import torch
 import torch.nn.functional as F
 import trimesh
 from diffusers.configuration_utils import ConfigMixin, register_to_config
-from skimage.measure import marching_cubes
 from diffusers.models.autoencoders.vae import DecoderOutput
 from diffusers.models.modeling_outputs import AutoencoderKLOutput
 from diffusers.models.modeling_utils import ModelMixin
@@ -257,6 +256,7 @@ def extract_mesh(logits_fn: Callable[[torch.Tensor], torch.Tensor], bounds: floa
         start, stop = occupied.min(0).values, occupied.max(0).values + 2
         values = grid[start[0]:stop[0], start[1]:stop[1], start[2]:stop[2]].cpu().numpy()
         spacing = ((hi - lo) / n).cpu().numpy().astype(np.float64)
+        from skimage.measure import marching_cubes         # imported here: training needs no scikit-image
         verts, faces, normals, _ = marching_cubes(values, 0.0, spacing=tuple(spacing), gradient_direction="ascent")
         origin = lo.cpu().numpy().astype(np.float64) + start.cpu().numpy() * spacing
         mesh = trimesh.Trimesh(verts + origin, faces, vertex_normals=normals, process=False)
