@@ -693,7 +693,7 @@ class LatentScenes:
         x0 = self.mean[parts].float() + self.std[parts].float() * noise
         return x0.to(device), self.cond[self.group_scene[p][pick]].to(device, torch.float32)
 
-# %% ../nbs/01e_pretrain.ipynb 54
+# %% ../nbs/01e_pretrain.ipynb 55
 def train_dit(cfg: PretrainConfig, data: LatentScenes, accelerator=None, transformer: PartCrafterDiTModel | None = None):
     "Train the DiT on `data` (resuming from `output_dir/dit_checkpoint.pt`); returns (model, EMA) unwrapped."
     acc = accelerator or make_accelerator(cfg.mixed_precision)
@@ -741,7 +741,7 @@ def train_dit(cfg: PretrainConfig, data: LatentScenes, accelerator=None, transfo
     log.info("DiT: %d steps, %.1f min", step, (time.time() - start) / 60)
     return acc.unwrap_model(model).eval(), ema
 
-# %% ../nbs/01e_pretrain.ipynb 56
+# %% ../nbs/01e_pretrain.ipynb 57
 def export_pipeline(out_dir, vae, transformer, image_encoder, feature_extractor, num_tokens: int, dtype: str = "float16",
                     readme: str | None = None, scheduler=None) -> Path:
     "Save a `PartCrafterPipeline` (copies of the models cast to `dtype`) to `out_dir` atomically; returns the folder."
@@ -774,7 +774,7 @@ def folder_size(path) -> int:
     "Total bytes of the files under `path`."
     return sum(f.stat().st_size for f in Path(path).rglob('*') if f.is_file())
 
-# %% ../nbs/01e_pretrain.ipynb 59
+# %% ../nbs/01e_pretrain.ipynb 60
 @torch.no_grad()
 def generate_for_scene(pipe, pixel_values: torch.Tensor, num_parts: int, seeds: list, num_inference_steps: int = 50,
                        guidance_scale: float = 7.0, octree_depth: int = 7) -> list:
@@ -820,7 +820,7 @@ def summarize_evaluation(records: list) -> dict:
                 penetration_per_scene_std_median=float(np.median(stds)) if stds else None,
                 scenes_with_spread=float(np.mean([s > 0.01 for s in stds])) if stds else None)
 
-# %% ../nbs/01e_pretrain.ipynb 62
+# %% ../nbs/01e_pretrain.ipynb 63
 @torch.no_grad()
 def vae_reconstruction_metrics(vae, arrays: PartArrays, num_parts: int = 64, num_tokens: int = 128, octree_depth: int = 7,
                                threshold: float = 0.1, num_points: int = 10000) -> dict:
@@ -875,7 +875,7 @@ def encode_renderings(encoder, feature_extractor, images: np.ndarray, batch: int
         out.append(encoder(pixel_values=px).last_hidden_state.half().cpu())
     return torch.cat(out)
 
-# %% ../nbs/01e_pretrain.ipynb 63
+# %% ../nbs/01e_pretrain.ipynb 64
 def _check_init_from(cfg: PretrainConfig) -> Path | None:
     "The `init_from` folder, checked: it must hold a VAE, a DiT and the image encoder, and the 'vae' stage must not run."
     if cfg.init_from is None: return None
