@@ -63,10 +63,10 @@ def _add_synth_parser(sub):
 
 # %% ../nbs/90_cli.ipynb 11
 def parse_shard(text: str) -> tuple[int, int]:
-    "'I/N' -> (I, N) with 0 <= I < N; a clear error otherwise."
+    "'I/N' -> (I, N) with 0 <= I < N; the parsers' `type` for `--shard`, so a bad value is a usage error."
     try: i, n = (int(x) for x in str(text).split('/'))
-    except ValueError: raise SystemExit(f"--shard {text!r}: expected I/N, e.g. 0/4") from None
-    if not (n >= 1 and 0 <= i < n): raise SystemExit(f"--shard {text!r}: need 0 <= I < N")
+    except ValueError: raise argparse.ArgumentTypeError(f"--shard {text!r}: expected I/N, e.g. 0/4") from None
+    if not (n >= 1 and 0 <= i < n): raise argparse.ArgumentTypeError(f"--shard {text!r}: need 0 <= I < N")
     return i, n
 
 def load_pipeline(model: str | None, device=None, dtype: str = 'float32', tf32: bool = True):
@@ -84,7 +84,7 @@ def create_data_cli(args) -> int:
     from partcrafter_dpo.kitchen import MessyKitchenDataset
     from partcrafter_dpo.generation import PartCrafterDPODataCreator, GenerationConfig
     state = PartialState()
-    index, count = parse_shard(args.shard) if args.shard else (state.process_index, state.num_processes)
+    index, count = args.shard or (state.process_index, state.num_processes)
     pipe = load_pipeline(args.model, args.device or state.device, args.dtype)
     pipe.set_progress_bar_config(disable=True)
     ds = MessyKitchenDataset(args.data, split=None if args.split == 'all' else args.split)
@@ -109,7 +109,7 @@ def _add_create_data_parser(sub):
     p.add_argument('--dtype', default='float32', choices=['float32', 'bfloat16', 'float16'])
     p.add_argument('--tagac', action='store_true', help='also store the reference (tagac) scores of every candidate')
     p.add_argument('--keep-going', action='store_true', help='exit 0 even if some scenes failed (they are still recorded)')
-    p.add_argument('--shard', default=None, help='I/N: only every N-th scene from the I-th (independent jobs, e.g. a job array or several processes on one GPU)')
+    p.add_argument('--shard', type=parse_shard, default=None, help='I/N: only every N-th scene from the I-th (independent jobs, e.g. a job array or several processes on one GPU)')
     p.add_argument('--device', default=None, help='torch device (default: accelerate\'s)')
     p.set_defaults(func=create_data_cli)
 
@@ -144,10 +144,10 @@ def evaluate_cli(args) -> int:
     cfg = EvalConfig(seeds=args.seeds, num_inference_steps=args.steps, guidance_scale=args.guidance, octree_depth=args.octree_depth, tagac=not args.no_tagac,
                      score_resolution=args.score_resolution, num_points=args.num_points)
     if args.shard:
-        index, count = parse_shard(args.shard)
+        index, count = args.shard
         ids = sorted(ids if ids is not None else ds.scene_ids)[index::count]
     metrics = run_evaluation(pipe, ds, args.out, adapters, cfg, ids, report=not args.shard)
-    if args.shard: print(f"shard {args.shard}: samples cached in {Path(args.out) / 'samples'}; run again without --shard for the report")
+    if args.shard: print(f"shard {index}/{count}: samples cached in {Path(args.out) / 'samples'}; run again without --shard for the report")
     else: print(f"report: {Path(args.out) / 'report.md'} ({len(metrics['models'])} compared models)")
     return 0
 
@@ -160,7 +160,7 @@ def _add_evaluate_parser(sub):
     p.add_argument('--guidance', type=float, default=7.0); p.add_argument('--octree-depth', type=int, default=8)
     p.add_argument('--device', default=None); p.add_argument('--no-tagac', action='store_true', help='skip the reference (tagac) scores')
     p.add_argument('--score-resolution', type=int, default=64); p.add_argument('--num-points', type=int, default=10_000, help='surface points per part for Chamfer / F-score')
-    p.add_argument('--shard', default=None, help='I/N: only generate and score every N-th scene from the I-th (no report); a run without --shard then reports on the cached samples')
+    p.add_argument('--shard', type=parse_shard, default=None, help='I/N: only generate and score every N-th scene from the I-th (no report); a run without --shard then reports on the cached samples')
     p.set_defaults(func=evaluate_cli)
 
 # %% ../nbs/90_cli.ipynb 20
