@@ -52,18 +52,28 @@ def sample_surface_points(mesh, n: int, seed: int = 0, normals: bool = False) ->
 def _nn_dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return cKDTree(b).query(a, k=1, workers=-1)[0]
 
+def _chamfer_from_nn(d, squared: bool = False) -> float:
+    "Chamfer distance from nearest-neighbour distances both ways `d` (None: a set is empty -> inf)."
+    if d is None: return float('inf')
+    da, db = (d[0] ** 2, d[1] ** 2) if squared else d
+    return float(0.5 * (da.mean() + db.mean()))
+
+def _f_from_nn(d, threshold: float) -> float:
+    "F-score from nearest-neighbour distances both ways `d` (None: a set is empty -> 0)."
+    if d is None: return 0.0
+    precision, recall = float((d[0] < threshold).mean()), float((d[1] < threshold).mean())
+    return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
+
+def _nn_both(a: np.ndarray, b: np.ndarray):
+    return (_nn_dist(a, b), _nn_dist(b, a)) if len(a) and len(b) else None
+
 def chamfer_distance(a: np.ndarray, b: np.ndarray, squared: bool = False) -> float:
     "Symmetric Chamfer distance of point sets `a` (N, 3) and `b` (M, 3): mean of both mean nearest-neighbour distances; inf if one is empty."
-    if len(a) == 0 or len(b) == 0: return float('inf')
-    da, db = _nn_dist(a, b), _nn_dist(b, a)
-    if squared: da, db = da ** 2, db ** 2
-    return float(0.5 * (da.mean() + db.mean()))
+    return _chamfer_from_nn(_nn_both(a, b), squared)
 
 def f_score(pred: np.ndarray, gt: np.ndarray, threshold: float = 0.1) -> float:
     "F-score of `pred` against `gt` points at distance `threshold`; 0 if either is empty."
-    if len(pred) == 0 or len(gt) == 0: return 0.0
-    precision = float((_nn_dist(pred, gt) < threshold).mean()); recall = float((_nn_dist(gt, pred) < threshold).mean())
-    return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
+    return _f_from_nn(_nn_both(pred, gt), threshold)
 
 # %% ../nbs/01e_pretrain.ipynb 8
 def match_parts(pred_points: list, gt_points: list, empty_cost: float = 10.0):
@@ -86,11 +96,6 @@ def _pairwise_nn(pred: list, gt: list, pairs=None) -> dict:
         out[i, j] = (b.query(pred[i], k=1)[0], a.query(gt[j], k=1)[0]) if a is not None and b is not None else None
     return out
 
-def _f_from_nn(d, threshold: float) -> float:
-    if d is None: return 0.0
-    precision, recall = float((d[0] < threshold).mean()), float((d[1] < threshold).mean())
-    return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
-
 def part_metrics(pred_meshes: list, gt_meshes: list, num_points: int = 10_000, threshold: float = 0.1, seed: int = 0,
                  match_points: int = 2000) -> dict:
     """Matched per-part and whole-scene Chamfer distance / F-score of predicted vs ground-truth part meshes (same frame).
@@ -99,17 +104,16 @@ def part_metrics(pred_meshes: list, gt_meshes: list, num_points: int = 10_000, t
     pred = [sample_surface_points(m, num_points, seed + i) for i, m in enumerate(pred_meshes)]
     gt = [sample_surface_points(m, num_points, seed + 1000 + i) for i, m in enumerate(gt_meshes)]
     sub = _pairwise_nn([p[:match_points] for p in pred], [q[:match_points] for q in gt])   # match on random subsets (the samples are i.i.d.)
-    cost = np.array([[0.5 * (sub[i, j][0].mean() + sub[i, j][1].mean()) if sub[i, j] else np.inf for j in range(len(gt))]
-                     for i in range(len(pred))], dtype=np.float64).reshape(len(pred), len(gt))
+    cost = np.array([[_chamfer_from_nn(sub[i, j]) for j in range(len(gt))] for i in range(len(pred))], dtype=np.float64).reshape(len(pred), len(gt))
     rows, cols = linear_sum_assignment(np.where(np.isfinite(cost), cost, 10.0))
     nn = _pairwise_nn(pred, gt, pairs=list(zip(rows, cols)))                                  # full resolution for the matched pairs
-    cds = [float(0.5 * (nn[r, c][0].mean() + nn[r, c][1].mean())) if nn[r, c] else float('inf') for r, c in zip(rows, cols)]
+    cds = [_chamfer_from_nn(nn[r, c]) for r, c in zip(rows, cols)]
     fs = [_f_from_nn(nn[r, c], threshold) for r, c in zip(rows, cols)]
     ps, gs = [p for p in pred if len(p)], [q for q in gt if len(q)]
     p_all = np.concatenate(ps) if ps else np.zeros((0, 3)); g_all = np.concatenate(gs)
     scene = _pairwise_nn([p_all], [g_all])[0, 0]
     return dict(chamfer=float(np.mean(cds)), fscore=float(np.mean(fs)),
-                scene_chamfer=float(0.5 * (scene[0].mean() + scene[1].mean())) if scene else float('inf'), scene_fscore=_f_from_nn(scene, threshold),
+                scene_chamfer=_chamfer_from_nn(scene), scene_fscore=_f_from_nn(scene, threshold),
                 num_empty=sum(len(p) == 0 for p in pred), num_unmatched=len(gt) - len(cols),
                 assignment=[(int(r), int(c)) for r, c in zip(rows, cols)], part_chamfer=cds, part_fscore=fs)
 
@@ -705,8 +709,8 @@ def train_dit(cfg: PretrainConfig, data: LatentScenes, accelerator=None, transfo
     opt = torch.optim.AdamW(transformer.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_constant(tc.warmup_steps))
     gen = torch.Generator().manual_seed(cfg.seed + 1 + 1000 * acc.process_index)                 # indices, timesteps, dropout
-    noise_gen = torch.Generator(acc.device).manual_seed(cfg.seed + 2 + 1000 * acc.process_index)   # the big noise tensors
     if tc.data_on_device: data.to(acc.device)
+    noise_gen = torch.Generator(data.mean.device).manual_seed(cfg.seed + 2 + 1000 * acc.process_index)   # the big noise tensors, where the data is
     step, ckpt = 0, load_checkpoint(out / 'dit_checkpoint.pt')
     if ckpt is not None:
         transformer.load_state_dict(ckpt['model']); ema.load_state_dict(ckpt['ema']); opt.load_state_dict(ckpt['optimizer'])
