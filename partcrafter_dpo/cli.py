@@ -4,7 +4,7 @@
 
 # %% ../nbs/90_cli.ipynb 2
 from __future__ import annotations
-import argparse, json, logging, sys
+import argparse, json, logging, os, sys
 from pathlib import Path
 
 # %% auto 0
@@ -79,11 +79,16 @@ def load_pipeline(model: str | None, device=None, dtype: str = 'float32', tf32: 
     return pipe.to(device) if device else pipe
 
 # %% ../nbs/90_cli.ipynb 14
+def _wants_cpu() -> bool:
+    "CPU processes (gloo) when accelerate was told so (`ACCELERATE_USE_CPU`, e.g. `accelerate launch --cpu`) or no GPU is there."
+    import torch
+    return os.environ.get('ACCELERATE_USE_CPU', '').lower() in ('1', 'true', 'yes') or not torch.cuda.is_available()
+
 def create_data_cli(args) -> int:
     from accelerate import PartialState
     from partcrafter_dpo.kitchen import MessyKitchenDataset
     from partcrafter_dpo.generation import PartCrafterDPODataCreator, GenerationConfig
-    state = PartialState()
+    state = PartialState(cpu=_wants_cpu())
     index, count = args.shard or (state.process_index, state.num_processes)
     pipe = load_pipeline(args.model, args.device or state.device, args.dtype)
     pipe.set_progress_bar_config(disable=True)
@@ -120,7 +125,8 @@ def train_cli(args) -> int:
     val = make_validation_fn(cfg) if cfg.validate_every > 0 else None
     res = train_dpo(cfg, resume=args.resume, validation_fn=val)
     last = res['history'][-1] if res['history'] else {}
-    print(f"trained {len(res['history'])} steps; adapter in {Path(cfg.output_dir) / 'adapter'}; last loss {last.get('loss', float('nan')):.4f}")
+    from accelerate import PartialState
+    if PartialState().is_main_process: print(f"trained {len(res['history'])} steps; adapter in {Path(cfg.output_dir) / 'adapter'}; last loss {last.get('loss', float('nan')):.4f}")
     return 0
 
 def _add_train_parser(sub):
@@ -246,7 +252,7 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format='%(levelname)s %(name)s: %(message)s')
     return args.func(args)
 
-# %% ../nbs/90_cli.ipynb 31
+# %% ../nbs/90_cli.ipynb 33
 def _running_in_ipython() -> bool:
     import builtins
     return hasattr(builtins, 'get_ipython') or hasattr(builtins, '__IPYTHON__')

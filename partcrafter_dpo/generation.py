@@ -205,6 +205,7 @@ def generate_scene(self, scene) -> SceneResult:
     pairs = write_preference_pairs(d, self.pair_config)
     atomic_write_text(meta_path, json.dumps(dict(scene_id=scene.scene_id, num_parts=scene.num_parts, seeds=list(self.cfg.seeds),
                                                  status='complete', num_pairs=len(pairs), source_glb=str(scene.paths.glb),
+                                                 written_by=f"process {self.process_index} of {self.num_processes}",
                                                  **self.settings()), indent=1))
     return SceneResult(scene.scene_id, 'complete', pending, len(pairs))
 PartCrafterDPODataCreator.generate_scene = generate_scene

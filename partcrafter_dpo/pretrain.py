@@ -551,7 +551,16 @@ def _subsample(x: torch.Tensor, n: int, generator) -> torch.Tensor:
     return x[:, idx]
 
 # %% ../nbs/01e_pretrain.ipynb 42
-def _time_up(start: float, max_minutes) -> bool: return max_minutes is not None and time.time() - start > 60 * max_minutes
+def _time_up(start: float, max_minutes, acc=None, step: int = 0) -> bool:
+    """Whether `max_minutes` have passed since `start`. With several processes the main process's clock decides for all,
+    every 10th step: ranks stopping at different steps would leave one waiting in a gradient all-reduce for ever."""
+    if max_minutes is None: return False
+    up = time.time() - start > 60 * max_minutes
+    if getattr(acc, 'num_processes', 1) == 1: return up
+    if step % 10: return False
+    flag = torch.tensor([float(up)], device=acc.device)
+    torch.distributed.broadcast(flag, src=0)
+    return bool(flag.item())
 
 def train_vae(cfg: PretrainConfig, arrays: PartArrays, accelerator=None, vae: TripoSGVAEModel | None = None) -> TripoSGVAEModel:
     "Train the VAE on `arrays` (resuming from `output_dir/vae_checkpoint.pt`); returns the unwrapped model."
@@ -575,7 +584,7 @@ def train_vae(cfg: PretrainConfig, arrays: PartArrays, accelerator=None, vae: Tr
         if acc.is_main_process:
             save_checkpoint(out / 'vae_checkpoint.pt', dict(model=acc.unwrap_model(module).vae.state_dict(), optimizer=opt.state_dict(),
                                                             scheduler=sched.state_dict(), step=step, generator=gen.get_state()))
-    while step < tc.steps and not _time_up(start, tc.max_minutes):
+    while step < tc.steps and not _time_up(start, tc.max_minutes, acc, step):
         idx = torch.randint(n, (tc.batch_size,), generator=gen)
         surface = _subsample(arrays.surface[idx], tc.input_points, gen).to(acc.device, torch.float32)
         qi = torch.randperm(arrays.queries.shape[1], generator=gen)[:tc.query_points]
@@ -593,7 +602,7 @@ def train_vae(cfg: PretrainConfig, arrays: PartArrays, accelerator=None, vae: Tr
     log.info("VAE: %d steps, %.1f min", step, (time.time() - start) / 60)
     return acc.unwrap_model(module).vae.eval()
 
-# %% ../nbs/01e_pretrain.ipynb 44
+# %% ../nbs/01e_pretrain.ipynb 46
 @torch.no_grad()
 def fold_latent_scale(vae: TripoSGVAEModel, scale: float) -> TripoSGVAEModel:
     "Reparametrise `vae` so its latents are `scale` times larger with identical decoded occupancy."
@@ -613,7 +622,7 @@ def encode_parts(vae: TripoSGVAEModel, surface: torch.Tensor, num_tokens: int, b
         means.append(post.mean.half().cpu()); stds.append(post.std.half().cpu())
     return torch.cat(means), torch.cat(stds)
 
-# %% ../nbs/01e_pretrain.ipynb 47
+# %% ../nbs/01e_pretrain.ipynb 49
 def dit_flow_loss(transformer, x0: torch.Tensor, cond: torch.Tensor, generator: torch.Generator | None = None,
                   cfg_dropout: float = 0.1, objective_sign: float = 1.0, timestep_mean: float = 0.0,
                   timestep_std: float = 1.0, noise_generator: torch.Generator | None = None) -> torch.Tensor:
@@ -630,7 +639,7 @@ def dit_flow_loss(transformer, x0: torch.Tensor, cond: torch.Tensor, generator: 
     pred = transformer(flow_noisy_latents(x0, noise, t), t * 1000, cond).sample
     return F.mse_loss(pred.float(), target.float())
 
-# %% ../nbs/01e_pretrain.ipynb 49
+# %% ../nbs/01e_pretrain.ipynb 51
 def token_set_error(sample: torch.Tensor, x0: torch.Tensor) -> float:
     """Relative error of `sample` vs `x0` (1, P, T, C), matching tokens within each part (Hungarian): latent tokens are a
     set (the DiT has no token positions), so a sample may list a part's tokens in any order."""
@@ -659,7 +668,7 @@ def overfit_one_scene(objective_sign: float = 1.0, steps: int = 400, seed: int =
                                  generator=torch.Generator().manual_seed(seed + 1))
     return token_set_error(sample, x0)
 
-# %% ../nbs/01e_pretrain.ipynb 52
+# %% ../nbs/01e_pretrain.ipynb 54
 @dataclass
 class LatentScenes:
     "Stage-2 training data: part posteriors (N, T, C) with their scene rows, and image tokens (M, S, D) per scene."
@@ -697,7 +706,7 @@ class LatentScenes:
         x0 = self.mean[parts].float() + self.std[parts].float() * noise
         return x0.to(device), self.cond[self.group_scene[p][pick]].to(device, torch.float32)
 
-# %% ../nbs/01e_pretrain.ipynb 55
+# %% ../nbs/01e_pretrain.ipynb 57
 def train_dit(cfg: PretrainConfig, data: LatentScenes, accelerator=None, transformer: PartCrafterDiTModel | None = None):
     "Train the DiT on `data` (resuming from `output_dir/dit_checkpoint.pt`); returns (model, EMA) unwrapped."
     acc = accelerator or make_accelerator(cfg.mixed_precision)
@@ -727,7 +736,7 @@ def train_dit(cfg: PretrainConfig, data: LatentScenes, accelerator=None, transfo
                                                             scheduler=sched.state_dict(), step=step, generator=gen.get_state(),
                                                             noise_generator=noise_gen.get_state()))
     first = step
-    while step < tc.steps and not _time_up(start, tc.max_minutes):
+    while step < tc.steps and not _time_up(start, tc.max_minutes, acc, step):
         x0, cond = data.batch(tc.batch_parts, gen, acc.device, noise_gen)
         with acc.autocast():
             loss = dit_flow_loss(model, x0, cond, gen, tc.cfg_dropout, tc.objective_sign, tc.timestep_mean, tc.timestep_std, noise_gen)
@@ -745,7 +754,7 @@ def train_dit(cfg: PretrainConfig, data: LatentScenes, accelerator=None, transfo
     log.info("DiT: %d steps, %.1f min", step, (time.time() - start) / 60)
     return acc.unwrap_model(model).eval(), ema
 
-# %% ../nbs/01e_pretrain.ipynb 57
+# %% ../nbs/01e_pretrain.ipynb 59
 def export_pipeline(out_dir, vae, transformer, image_encoder, feature_extractor, num_tokens: int, dtype: str = "float16",
                     readme: str | None = None, scheduler=None) -> Path:
     "Save a `PartCrafterPipeline` (copies of the models cast to `dtype`) to `out_dir` atomically; returns the folder."
@@ -778,7 +787,7 @@ def folder_size(path) -> int:
     "Total bytes of the files under `path`."
     return sum(f.stat().st_size for f in Path(path).rglob('*') if f.is_file())
 
-# %% ../nbs/01e_pretrain.ipynb 60
+# %% ../nbs/01e_pretrain.ipynb 62
 @torch.no_grad()
 def generate_for_scene(pipe, pixel_values: torch.Tensor, num_parts: int, seeds: list, num_inference_steps: int = 50,
                        guidance_scale: float = 7.0, octree_depth: int = 7) -> list:
@@ -824,7 +833,7 @@ def summarize_evaluation(records: list) -> dict:
                 penetration_per_scene_std_median=float(np.median(stds)) if stds else None,
                 scenes_with_spread=float(np.mean([s > 0.01 for s in stds])) if stds else None)
 
-# %% ../nbs/01e_pretrain.ipynb 63
+# %% ../nbs/01e_pretrain.ipynb 65
 @torch.no_grad()
 def vae_reconstruction_metrics(vae, arrays: PartArrays, num_parts: int = 64, num_tokens: int = 128, octree_depth: int = 7,
                                threshold: float = 0.1, num_points: int = 10000) -> dict:
@@ -879,7 +888,7 @@ def encode_renderings(encoder, feature_extractor, images: np.ndarray, batch: int
         out.append(encoder(pixel_values=px).last_hidden_state.half().cpu())
     return torch.cat(out)
 
-# %% ../nbs/01e_pretrain.ipynb 64
+# %% ../nbs/01e_pretrain.ipynb 66
 def _check_init_from(cfg: PretrainConfig) -> Path | None:
     "The `init_from` folder, checked: it must hold a VAE, a DiT and the image encoder, and the 'vae' stage must not run."
     if cfg.init_from is None: return None

@@ -215,7 +215,7 @@ def train_dpo(cfg: DPOTrainConfig, transformer=None, resume: bool = False, progr
     sampler = PartCountBatchSampler(dataset, cfg.pairs_per_device, shuffle=True, seed=cfg.seed)
     optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, betas=(cfg.adam_beta1, cfg.adam_beta2), weight_decay=cfg.weight_decay)
     lr_scheduler = get_scheduler('constant_with_warmup', optimizer, num_warmup_steps=cfg.lr_warmup_steps, num_training_steps=cfg.max_steps)
-    transformer, optimizer, lr_scheduler = accelerator.prepare(transformer, optimizer, lr_scheduler)
+    transformer, optimizer = accelerator.prepare(transformer, optimizer)   # the LR schedule counts optimiser steps: stepped by hand below
     noise_gen = torch.Generator()                                              # reseeded for every batch: see batch_seed
     step, epoch, batch_in_epoch, history = 0, 0, 0, []
     if resume and (cp := latest_checkpoint(out)) is not None:
@@ -230,7 +230,8 @@ def train_dpo(cfg: DPOTrainConfig, transformer=None, resume: bool = False, progr
     if accelerator.is_main_process: accelerator.init_trackers('partcrafter_dpo', config={k: (str(v) if isinstance(v, (tuple, list)) or v is None else v) for k, v in asdict(cfg).items()})
     transformer.train()
     bar = tqdm(total=cfg.max_steps, initial=step, desc=f'train {cfg.objective}', disable=not (progress and accelerator.is_local_main_process))
-    micro, acc = 0, []
+    micro, acc, started = 0, [], time.time()
+    on_cuda = accelerator.device.type == 'cuda'
     while step < cfg.max_steps:
         batches = _epoch_batches(sampler, epoch, accelerator)
         while batch_in_epoch < len(batches) and step < cfg.max_steps:
@@ -244,13 +245,16 @@ def train_dpo(cfg: DPOTrainConfig, transformer=None, resume: bool = False, progr
                 out_ = _objective_loss(cfg, errs, b['weight'].to(dev))
                 accelerator.backward(out_.loss)
                 gnorm = accelerator.clip_grad_norm_(params, cfg.max_grad_norm) if accelerator.sync_gradients else None
-                optimizer.step(); lr_scheduler.step(); optimizer.zero_grad()
+                optimizer.step(); optimizer.zero_grad()                  # a no-op until the accumulation is complete
+                if accelerator.sync_gradients: lr_scheduler.step()
             acc.append(dict(loss=out_.loss.item(), **out_.metrics))
             if not accelerator.sync_gradients: continue
             step += 1; bar.update()
             keys = sorted(acc[0]); local = torch.tensor([[a[k] for k in keys] for a in acc], device=accelerator.device).mean(0)
             rec = dict(zip(keys, accelerator.reduce(local, reduction='mean').tolist())); acc = []
-            rec.update(step=step, lr=lr_scheduler.get_last_lr()[0], grad_norm=float(gnorm) if gnorm is not None else float('nan'))
+            rec.update(step=step, lr=lr_scheduler.get_last_lr()[0], grad_norm=float(gnorm) if gnorm is not None else float('nan'),
+                       seconds=time.time() - started)                           # since this run (or resume) began
+            if on_cuda: rec['peak_memory_gib'] = torch.cuda.max_memory_allocated(accelerator.device) / 2 ** 30   # this process's GPU
             history.append(rec)
             if step % cfg.log_every == 0 or step == cfg.max_steps: accelerator.log({f"train/{k}": v for k, v in rec.items() if k != 'step'}, step=step)
             if validation_fn is not None and step % cfg.validate_every == 0:
@@ -301,7 +305,7 @@ def make_validation_fn(cfg: DPOTrainConfig, model_dir=None, octree_depth: int = 
                     dpo_score=float(np.mean([r.dpo_score for r in scores])) if scores else nan, failed=float(failed))
     return validate
 
-# %% ../nbs/04_training.ipynb 34
+# %% ../nbs/04_training.ipynb 36
 @torch.no_grad()
 def preference_metrics(transformer, data, beta: float = 500.0, batch_size: int = 8, seed: int = 1234, device=None) -> dict:
     "Mean DPO loss, implicit accuracy and reward margin of `transformer` over every pair in the dpo_data folder `data`."
