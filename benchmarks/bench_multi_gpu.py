@@ -104,11 +104,20 @@ def main():
     cli = ['-m', 'partcrafter_dpo.cli']
     print(f"{n} processes, {cores} CPU cores, work folder {work}")
 
+    def pair(tag, args, out, one_extra=(), many_extra=()):
+        "Run `args` with one process, then with n; returns the two output folders and wall times."
+        dirs = work / f'{tag}_1', work / f'{tag}_{n}'
+        w1 = run(launcher(1, a.cpu, cores) + cli + args + out(dirs[0]) + list(one_extra), one_env, work / f'{tag}_1.log')
+        wn = run(launcher(n, a.cpu, cores // n) + cli + args + out(dirs[1]) + list(many_extra), many_env, work / f'{tag}_{n}.log')
+        return dirs, (w1, wn)
+    hist = lambda d: json.loads((d / 'history.json').read_text())
+    output_dir = lambda d: [f'output_dir={d}']
+    accumulation = lambda k: [f'gradient_accumulation_steps={k}']
+
     cd = ['create-data', '--data', a.data, '--split', 'all', '--limit', str(a.scenes), '--steps', str(a.steps),
           '--octree-depth', str(a.octree_depth)] + (['--model', a.model] if a.model else [])
-    w1 = run([sys.executable] + cli + cd + ['--out', str(work / 'cd_1')], one_env, work / 'cd_1.log')
-    wn = run(launcher(n, a.cpu, cores // n) + cli + cd + ['--out', str(work / f'cd_{n}')], many_env, work / f'cd_{n}.log')
-    (r1, i1), (rn, i_n) = scene_rate(work / 'cd_1'), scene_rate(work / f'cd_{n}')
+    (d1, dn), (w1, wn) = pair('cd', cd, lambda d: ['--out', str(d)])
+    (r1, i1), (rn, i_n) = scene_rate(d1), scene_rate(dn)
     ids = sorted(i1)
     if len(ids) < 4 * n: print(f"note: {len(ids)} scenes are too few for a steady-state rate; compare the wall times")
     assert sorted(i_n) == ids, f"scene sets differ: {sorted(set(ids) ^ set(i_n))}"
@@ -117,20 +126,17 @@ def main():
     print(f"create-data, {len(ids)} scenes: 1 process {r1:.3f} scenes/s ({w1:.0f} s wall) | {n} processes {rn:.3f} scenes/s "
           f"({wn:.0f} s wall) | speed-up {rn / r1:.2f}x (ideal {n}x); every scene written once; largest score difference {diff:.2g}")
 
-    tr = ['train', '--config', a.train_config, f'data={work / f"cd_{n}"}', f'max_steps={a.train_steps}', 'checkpoint_every=100000',
-          'log_every=1', 'validate_every=0'] + (['mixed_precision=no'] if a.cpu else []) + ([f'model={a.model}'] if a.model else [])
-    run([sys.executable] + cli + tr + [f'output_dir={work / "train_1"}', f'gradient_accumulation_steps={n * a.accumulation}'], one_env, work / 'train_1.log')
-    run(launcher(n, a.cpu, cores // n) + cli + tr + [f'output_dir={work / f"train_{n}"}', f'gradient_accumulation_steps={a.accumulation}'], many_env, work / f'train_{n}.log')
-    hist = lambda d: json.loads((work / d / 'history.json').read_text())
-    compare_train('train', hist('train_1'), hist(f'train_{n}'), n, a.accumulation)
+    common = ['checkpoint_every=100000', 'log_every=1', 'validate_every=0'] + (['mixed_precision=no'] if a.cpu else [])
+    tr = ['train', '--config', a.train_config, f'data={dn}', f'max_steps={a.train_steps}'] + common + ([f'model={a.model}'] if a.model else [])
+    (t1, tn), _ = pair('train', tr, output_dir, accumulation(n * a.accumulation), accumulation(a.accumulation))
+    compare_train('train', hist(t1), hist(tn), n, a.accumulation)
 
     if a.released_train:
         model, data = released_fixture(work / 'released')
-        rt = ['train', '--config', str(ROOT / 'configs' / 'partcrafter_dpo.yaml'), f'model={model}', f'data={data}', f'max_steps={a.released_steps}',
-              'lr_warmup_steps=2', 'checkpoint_every=100000', 'log_every=1', 'validate_every=0'] + (['mixed_precision=no'] if a.cpu else [])
-        run([sys.executable] + cli + rt + [f'output_dir={work / "released_1"}', f'gradient_accumulation_steps={2 * n}'], one_env, work / 'released_1.log')
-        run(launcher(n, a.cpu, cores // n) + cli + rt + [f'output_dir={work / f"released_{n}"}', 'gradient_accumulation_steps=2'], many_env, work / f'released_{n}.log')
-        compare_train('train, released-size DiT + LoRA r64 (4 pairs x 8 parts x 512 tokens per batch)', hist('released_1'), hist(f'released_{n}'), n, 2)
+        rt = ['train', '--config', str(ROOT / 'configs' / 'partcrafter_dpo.yaml'), f'model={model}', f'data={data}',
+              f'max_steps={a.released_steps}', 'lr_warmup_steps=2'] + common
+        (t1, tn), _ = pair('released', rt, output_dir, accumulation(2 * n), accumulation(2))
+        compare_train('train, released-size DiT + LoRA r64 (4 pairs x 8 parts x 512 tokens per batch)', hist(t1), hist(tn), n, 2)
 
 
 if __name__ == '__main__': main()

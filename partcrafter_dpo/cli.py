@@ -4,7 +4,7 @@
 
 # %% ../nbs/90_cli.ipynb 2
 from __future__ import annotations
-import argparse, json, logging, os, sys
+import argparse, json, logging, sys
 from pathlib import Path
 
 # %% auto 0
@@ -80,9 +80,11 @@ def load_pipeline(model: str | None, device=None, dtype: str = 'float32', tf32: 
 
 # %% ../nbs/90_cli.ipynb 14
 def _wants_cpu() -> bool:
-    "CPU processes (gloo) when accelerate was told so (`ACCELERATE_USE_CPU`, e.g. `accelerate launch --cpu`) or no GPU is there."
+    """CPU processes (gloo) when accelerate was told so (`ACCELERATE_USE_CPU`, read as `Accelerator` reads it; `PartialState`
+    alone ignores it) or no GPU is there."""
     import torch
-    return os.environ.get('ACCELERATE_USE_CPU', '').lower() in ('1', 'true', 'yes') or not torch.cuda.is_available()
+    from accelerate.utils import parse_flag_from_env
+    return parse_flag_from_env('ACCELERATE_USE_CPU') or not torch.cuda.is_available()
 
 def create_data_cli(args) -> int:
     from accelerate import PartialState

@@ -230,7 +230,7 @@ def train_dpo(cfg: DPOTrainConfig, transformer=None, resume: bool = False, progr
     if accelerator.is_main_process: accelerator.init_trackers('partcrafter_dpo', config={k: (str(v) if isinstance(v, (tuple, list)) or v is None else v) for k, v in asdict(cfg).items()})
     transformer.train()
     bar = tqdm(total=cfg.max_steps, initial=step, desc=f'train {cfg.objective}', disable=not (progress and accelerator.is_local_main_process))
-    micro, acc, started = 0, [], time.time()
+    acc, started = [], time.time()
     on_cuda = accelerator.device.type == 'cuda'
     while step < cfg.max_steps:
         batches = _epoch_batches(sampler, epoch, accelerator)
