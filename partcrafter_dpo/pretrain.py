@@ -35,10 +35,10 @@ __all__ = ['log', 'BUNDLED_IMAGE_SIZE', 'BUNDLED_RESIZE', 'QUERY_MIX', 'SMALL_MO
            'build_small_models', 'num_params', 'DataConfig', 'VAETrainConfig', 'DiTTrainConfig', 'EvalConfig',
            'PretrainConfig', 'load_pretrain_config', 'make_accelerator', 'MetricLogger', 'save_checkpoint',
            'load_checkpoint', 'warmup_constant', 'EMA', 'VAELossModule', 'train_vae', 'fold_latent_scale',
-           'encode_parts', 'dit_flow_loss', 'token_set_error', 'overfit_one_scene', 'LatentScenes', 'train_dit',
-           'export_pipeline', 'load_default_pipeline', 'folder_size', 'generate_for_scene', 'evaluate_candidates',
-           'summarize_evaluation', 'vae_reconstruction_metrics', 'encode_renderings', 'run_pretrain',
-           'pretrain_command']
+           'encode_parts', 'conditioned_forward', 'dit_flow_loss', 'token_set_error', 'overfit_one_scene',
+           'LatentScenes', 'ImageConditionedDiT', 'image_reliance', 'train_dit', 'export_pipeline',
+           'load_default_pipeline', 'folder_size', 'generate_for_scene', 'evaluate_candidates', 'summarize_evaluation',
+           'vae_reconstruction_metrics', 'encode_renderings', 'run_pretrain', 'pretrain_command']
 
 # %% ../nbs/01e_pretrain.ipynb 5
 def sample_surface_points(mesh, n: int, seed: int = 0, normals: bool = False) -> np.ndarray:
@@ -379,6 +379,10 @@ class DiTTrainConfig:
     grad_clip: float = 1.0
     objective_sign: float = 1.0                       # +1: target x0 - noise (PartCrafter's "-v"); -1 only for the sign test
     data_on_device: bool = True                       # keep the latent table on the accelerator and draw batches there (host-bound otherwise)
+    train_image_encoder: bool = False                 # train the (randomly initialised) DINOv2 with the DiT; keep a pretrained one frozen
+    image_encoder_lr: float | None = None             # its learning rate (None: `lr`)
+    heldout_every: int = 500                          # log the held-out flow loss with own vs another scene's image (0: never)
+    heldout_scenes: int = 64                          # held-out scenes (data.test) used for it
 
 @dataclass
 class EvalConfig:
@@ -623,20 +627,27 @@ def encode_parts(vae: TripoSGVAEModel, surface: torch.Tensor, num_tokens: int, b
     return torch.cat(means), torch.cat(stds)
 
 # %% ../nbs/01e_pretrain.ipynb 49
+def conditioned_forward(transformer, latents: torch.Tensor, timestep: torch.Tensor, cond: torch.Tensor,
+                        keep: torch.Tensor | None = None) -> torch.Tensor:
+    """The DiT's prediction for `latents` given image tokens `cond` (B, S, D) or uint8 renderings (B, H, W, 3) (then
+    `transformer` encodes them: an `ImageConditionedDiT`); scenes with `keep` False get zero image tokens."""
+    if cond.dtype == torch.uint8: return transformer(latents, timestep, cond, keep).sample
+    if keep is not None: cond = cond * keep[:, None, None].to(cond.device, cond.dtype)
+    return transformer(latents, timestep, cond).sample
+
 def dit_flow_loss(transformer, x0: torch.Tensor, cond: torch.Tensor, generator: torch.Generator | None = None,
                   cfg_dropout: float = 0.1, objective_sign: float = 1.0, timestep_mean: float = 0.0,
                   timestep_std: float = 1.0, noise_generator: torch.Generator | None = None) -> torch.Tensor:
-    """PartCrafter's flow-matching loss for clean part latents `x0` (B, P, T, C) and image tokens `cond` (B, S, D).
+    """PartCrafter's flow-matching loss for clean part latents `x0` (B, P, T, C) and image tokens `cond` (B, S, D), or the
+    uint8 renderings (B, H, W, 3) when `transformer` is an `ImageConditionedDiT` (the image encoder trains too).
     The noise comes from `noise_generator` (drawn on its device) when given, else from `generator`."""
     b = x0.shape[0]
     t = sample_flow_timesteps(b, generator, "logit_normal", timestep_mean, timestep_std).to(x0.device)
     ng = noise_generator or generator
     noise = torch.randn(x0.shape, generator=ng, device=ng.device if ng is not None else 'cpu').to(x0)
     target = objective_sign * flow_target(x0, noise)
-    if cfg_dropout > 0:
-        keep = (torch.rand(b, generator=generator) >= cfg_dropout).to(cond.device, cond.dtype)
-        cond = cond * keep[:, None, None]
-    pred = transformer(flow_noisy_latents(x0, noise, t), t * 1000, cond).sample
+    keep = (torch.rand(b, generator=generator) >= cfg_dropout) if cfg_dropout > 0 else None
+    pred = conditioned_forward(transformer, flow_noisy_latents(x0, noise, t), t * 1000, cond, keep)
     return F.mse_loss(pred.float(), target.float())
 
 # %% ../nbs/01e_pretrain.ipynb 51
@@ -671,7 +682,8 @@ def overfit_one_scene(objective_sign: float = 1.0, steps: int = 400, seed: int =
 # %% ../nbs/01e_pretrain.ipynb 54
 @dataclass
 class LatentScenes:
-    "Stage-2 training data: part posteriors (N, T, C) with their scene rows, and image tokens (M, S, D) per scene."
+    """Stage-2 training data: part posteriors (N, T, C) with their scene rows, and per scene its image tokens (M, S, D) of
+    a frozen encoder, or its uint8 rendering (M, H, W, 3) when the encoder trains with the DiT (`ImageConditionedDiT`)."""
     mean: torch.Tensor
     std: torch.Tensor
     part_scene: torch.Tensor
@@ -693,8 +705,8 @@ class LatentScenes:
         return self
 
     def batch(self, batch_parts: int, generator: torch.Generator, device=None, noise_generator: torch.Generator | None = None):
-        """(x0 (B, P, T, C) float32, cond (B, S, D)) of B = batch_parts // P scenes with P parts each. Indices come from the
-        CPU `generator`; the posterior noise from `noise_generator` (on its device) when given."""
+        """(x0 (B, P, T, C) float32, cond (B, S, D) float32 or (B, H, W, 3) uint8) of B = batch_parts // P scenes with P
+        parts each. Indices come from the CPU `generator`; the posterior noise from `noise_generator` (on its device)."""
         counts = torch.tensor([len(v) for v in self.groups.values()], dtype=torch.float)
         p = list(self.groups)[int(torch.multinomial(counts, 1, generator=generator))]
         rows = self.groups[p]
@@ -704,24 +716,90 @@ class LatentScenes:
         ng = noise_generator or generator
         noise = torch.randn((*parts.shape, *self.mean.shape[1:]), generator=ng, device=ng.device).to(self.mean.device)
         x0 = self.mean[parts].float() + self.std[parts].float() * noise
-        return x0.to(device), self.cond[self.group_scene[p][pick]].to(device, torch.float32)
+        cond = self.cond[self.group_scene[p][pick]].to(device)
+        return x0.to(device), cond if cond.dtype == torch.uint8 else cond.float()
 
-# %% ../nbs/01e_pretrain.ipynb 57
-def train_dit(cfg: PretrainConfig, data: LatentScenes, accelerator=None, transformer: PartCrafterDiTModel | None = None):
-    "Train the DiT on `data` (resuming from `output_dir/dit_checkpoint.pt`); returns (model, EMA) unwrapped."
+# %% ../nbs/01e_pretrain.ipynb 58
+class ImageConditionedDiT(torch.nn.Module):
+    "The DiT and its image encoder as one module (one DDP wrapper, one EMA): forward(latents, timestep, images, keep)."
+    def __init__(self, transformer: PartCrafterDiTModel, image_encoder, feature_extractor):
+        super().__init__()
+        self.transformer, self.image_encoder = transformer, image_encoder
+        for name, p in image_encoder.named_parameters():
+            if 'mask_token' in name: p.requires_grad_(False)                  # used only for masked-image training
+        self.register_buffer('pixel_mean', torch.tensor(feature_extractor.image_mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer('pixel_std', torch.tensor(feature_extractor.image_std).view(1, 3, 1, 1), persistent=False)
+        self.rescale = float(feature_extractor.rescale_factor)
+
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        "Image tokens (B, S, D) of uint8 renderings (B, H, W, 3), normalised like `pixel_values_from_uint8`."
+        x = images.permute(0, 3, 1, 2).float() * self.rescale
+        return self.image_encoder(pixel_values=(x - self.pixel_mean) / self.pixel_std).last_hidden_state
+
+    def forward(self, latents, timestep, images, keep=None):
+        cond = self.encode(images)
+        if keep is not None: cond = cond * keep[:, None, None].to(cond.device, cond.dtype)
+        return self.transformer(latents, timestep, cond)
+
+# %% ../nbs/01e_pretrain.ipynb 62
+@torch.no_grad()
+def image_reliance(model, data: LatentScenes, sigmas=(0.3, 0.6, 0.9), seed: int = 0, batch_scenes: int = 32, device=None) -> dict:
+    """Flow loss of `model` (a DiT, or an `ImageConditionedDiT` when `data.cond` holds renderings) on the posterior means
+    of `data` at noise levels `sigmas`, with each scene's own image (`own`), the next scene's of the same part count
+    (`other`) and zero tokens (`none`); `gap` = other - own. Groups of one scene are skipped."""
+    device = device or next(model.parameters()).device
+    g, sums, n = torch.Generator().manual_seed(seed), dict(own=0.0, other=0.0, none=0.0), 0
+    for p, rows in data.groups.items():
+        if len(rows) < 2: continue
+        scenes, others = data.group_scene[p], data.group_scene[p].roll(-1)
+        for i in range(0, len(rows), batch_scenes):
+            x0, b = data.mean[rows[i:i + batch_scenes]].float().to(device), len(rows[i:i + batch_scenes])
+            own, other = (data.cond[s[i:i + batch_scenes]].to(device) for s in (scenes, others))
+            own, other = (c if c.dtype == torch.uint8 else c.float() for c in (own, other))
+            for s in sigmas:
+                noise = torch.randn(x0.shape, generator=g).to(device)
+                xt, target, ts = flow_noisy_latents(x0, noise, s), flow_target(x0, noise), torch.full((b,), 1000.0 * s, device=device)
+                for k, c, keep in (('own', own, None), ('other', other, None), ('none', own, torch.zeros(b, dtype=torch.bool, device=device))):
+                    sums[k] += ((conditioned_forward(model, xt, ts, c, keep).float() - target) ** 2).mean((1, 2, 3)).sum().item()
+                n += b
+    if n == 0: raise PartCrafterInputError("image_reliance: no part count has two scenes")
+    r = {k: v / n for k, v in sums.items()}
+    return r | dict(gap=r['other'] - r['own'], scenes=n // len(sigmas), sigmas=list(sigmas))
+
+# %% ../nbs/01e_pretrain.ipynb 65
+def _dit_and_param_groups(tc: DiTTrainConfig, transformer, image_encoder, feature_extractor, data: LatentScenes):
+    "The module to train (the DiT, or an `ImageConditionedDiT` with `tc.train_image_encoder`) and its optimiser groups."
+    if not tc.train_image_encoder: return transformer, [dict(params=list(transformer.parameters()))]
+    if image_encoder is None or feature_extractor is None:
+        raise PartCrafterInputError("dit.train_image_encoder=true needs the image encoder and its feature extractor")
+    if data.cond.dtype != torch.uint8:
+        raise PartCrafterInputError("dit.train_image_encoder=true: the training scenes must hold uint8 renderings, not image tokens")
+    model = ImageConditionedDiT(transformer, image_encoder.float().requires_grad_(True), feature_extractor)
+    enc = [p for p in model.image_encoder.parameters() if p.requires_grad]
+    return model, [dict(params=list(transformer.parameters())), dict(params=enc, lr=tc.image_encoder_lr or tc.lr)]
+
+def train_dit(cfg: PretrainConfig, data: LatentScenes, accelerator=None, transformer: PartCrafterDiTModel | None = None,
+              image_encoder=None, feature_extractor=None, heldout: LatentScenes | None = None):
+    """Train the DiT on `data` (resuming from `output_dir/dit_checkpoint.pt`); returns (model, EMA) unwrapped. With
+    `dit.train_image_encoder` the model is an `ImageConditionedDiT` (DiT + `image_encoder`, trained together).
+    `heldout` scenes (same kind of `cond` as `data`) give `image_reliance` every `dit.heldout_every` steps."""
     acc = accelerator or make_accelerator(cfg.mixed_precision)
     tc, out = cfg.dit, Path(cfg.output_dir)
     if transformer is None:
         with torch.random.fork_rng(devices=[]): torch.manual_seed(cfg.seed); transformer = PartCrafterDiTModel(**cfg.model['dit'])
+    transformer, groups = _dit_and_param_groups(tc, transformer, image_encoder, feature_extractor, data)
     transformer.train()
     ema = EMA(transformer, tc.ema_decay, tc.ema_power)
-    opt = torch.optim.AdamW(transformer.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+    opt = torch.optim.AdamW(groups, lr=tc.lr, weight_decay=tc.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_constant(tc.warmup_steps))
     gen = torch.Generator().manual_seed(cfg.seed + 1 + 1000 * acc.process_index)                 # indices, timesteps, dropout
     if tc.data_on_device: data.to(acc.device)
     noise_gen = torch.Generator(data.mean.device).manual_seed(cfg.seed + 2 + 1000 * acc.process_index)   # the big noise tensors, where the data is
     step, ckpt = 0, load_checkpoint(out / 'dit_checkpoint.pt')
     if ckpt is not None:
+        if ckpt.get('train_image_encoder', False) != tc.train_image_encoder:
+            raise PartCrafterInputError(f"{out / 'dit_checkpoint.pt'} was written with dit.train_image_encoder={ckpt.get('train_image_encoder', False)}: "
+                                        "resume with the same setting or use another output_dir")
         transformer.load_state_dict(ckpt['model']); ema.load_state_dict(ckpt['ema']); opt.load_state_dict(ckpt['optimizer'])
         sched.load_state_dict(ckpt['scheduler']); step = ckpt['step']; gen.set_state(ckpt['generator'])
         if 'noise_generator' in ckpt: noise_gen.set_state(ckpt['noise_generator'].cpu())
@@ -734,7 +812,7 @@ def train_dit(cfg: PretrainConfig, data: LatentScenes, accelerator=None, transfo
         if acc.is_main_process:
             save_checkpoint(out / 'dit_checkpoint.pt', dict(model=acc.unwrap_model(model).state_dict(), ema=ema.state_dict(), optimizer=opt.state_dict(),
                                                             scheduler=sched.state_dict(), step=step, generator=gen.get_state(),
-                                                            noise_generator=noise_gen.get_state()))
+                                                            noise_generator=noise_gen.get_state(), train_image_encoder=tc.train_image_encoder))
     first = step
     while step < tc.steps and not _time_up(start, tc.max_minutes, acc, step):
         x0, cond = data.batch(tc.batch_parts, gen, acc.device, noise_gen)
@@ -749,12 +827,17 @@ def train_dit(cfg: PretrainConfig, data: LatentScenes, accelerator=None, transfo
             logger.log(step, **{'dit/loss': loss.item(), 'dit/lr': sched.get_last_lr()[0], 'dit/ema_decay': ema.current_decay(),
                                 'dit/num_parts': x0.shape[1], 'dit/steps_per_s': (step - first) / max(time.time() - start, 1e-9)})
             bar.set_postfix(loss=f"{loss.item():.4f}")
+        if heldout is not None and tc.heldout_every and step % tc.heldout_every == 0 and acc.is_main_process:
+            net = acc.unwrap_model(model).eval()
+            with acc.autocast(): r = image_reliance(net, heldout, device=acc.device)
+            net.train()
+            logger.log(step, **{'dit/heldout_loss': r['own'], 'dit/heldout_loss_other_image': r['other'], 'dit/heldout_loss_no_image': r['none']})
         if step % cfg.checkpoint_every == 0: checkpoint()
     checkpoint(); bar.close(); logger.close()
     log.info("DiT: %d steps, %.1f min", step, (time.time() - start) / 60)
     return acc.unwrap_model(model).eval(), ema
 
-# %% ../nbs/01e_pretrain.ipynb 59
+# %% ../nbs/01e_pretrain.ipynb 67
 def export_pipeline(out_dir, vae, transformer, image_encoder, feature_extractor, num_tokens: int, dtype: str = "float16",
                     readme: str | None = None, scheduler=None) -> Path:
     "Save a `PartCrafterPipeline` (copies of the models cast to `dtype`) to `out_dir` atomically; returns the folder."
@@ -787,7 +870,7 @@ def folder_size(path) -> int:
     "Total bytes of the files under `path`."
     return sum(f.stat().st_size for f in Path(path).rglob('*') if f.is_file())
 
-# %% ../nbs/01e_pretrain.ipynb 62
+# %% ../nbs/01e_pretrain.ipynb 70
 @torch.no_grad()
 def generate_for_scene(pipe, pixel_values: torch.Tensor, num_parts: int, seeds: list, num_inference_steps: int = 50,
                        guidance_scale: float = 7.0, octree_depth: int = 7) -> list:
@@ -833,7 +916,7 @@ def summarize_evaluation(records: list) -> dict:
                 penetration_per_scene_std_median=float(np.median(stds)) if stds else None,
                 scenes_with_spread=float(np.mean([s > 0.01 for s in stds])) if stds else None)
 
-# %% ../nbs/01e_pretrain.ipynb 65
+# %% ../nbs/01e_pretrain.ipynb 73
 @torch.no_grad()
 def vae_reconstruction_metrics(vae, arrays: PartArrays, num_parts: int = 64, num_tokens: int = 128, octree_depth: int = 7,
                                threshold: float = 0.1, num_points: int = 10000) -> dict:
@@ -866,8 +949,10 @@ def _readme(cfg: PretrainConfig, command: str, extra: dict | None = None) -> str
         "# partcrafter-small", "",
         "A small PartCrafter (same architecture as the released model: TripoSG-style VAE, part DiT with local/global attention,",
         "DINOv2 image tokens, rectified flow) trained on synthetic messy-kitchen scenes by `partcrafter_dpo.pretrain`.", "",
-        "**The image encoder is a small randomly initialised, frozen DINOv2** (no pretrained DINOv2 weights were available);",
-        "its fixed random weights are part of this folder. Use `official_cfg_part_ids=False` (the saved default).", "",
+        ("**The image encoder (DINOv2) was trained with the DiT in this job** (`dit.train_image_encoder`); its weights are part of this folder."
+         if cfg.dit.train_image_encoder else f"**The image encoder is `{cfg.init_from}`'s, kept frozen** in this job." if cfg.init_from else
+         "**The image encoder is a small randomly initialised, frozen DINOv2** (no pretrained DINOv2 weights were available); its fixed random weights are part of this folder."),
+        "Use `official_cfg_part_ids=False` (the saved default).", "",
         "## How it was made", "", "```", command, "```", "",
         f"Training scenes: `{cfg.data.train}`, made by `render_training_scenes` (kitchen scenes `layout_scene(seed, index, 0)`,",
         "rendered like `rendering.png`); the seed is stored in that file. Notebook: `01e_pretrain`.", "",
@@ -888,7 +973,7 @@ def encode_renderings(encoder, feature_extractor, images: np.ndarray, batch: int
         out.append(encoder(pixel_values=px).last_hidden_state.half().cpu())
     return torch.cat(out)
 
-# %% ../nbs/01e_pretrain.ipynb 66
+# %% ../nbs/01e_pretrain.ipynb 74
 def _check_init_from(cfg: PretrainConfig) -> Path | None:
     "The `init_from` folder, checked: it must hold a VAE, a DiT and the image encoder, and the 'vae' stage must not run."
     if cfg.init_from is None: return None
@@ -932,17 +1017,29 @@ def run_pretrain(cfg: PretrainConfig, command: str = "") -> dict:
         if not (vae_dir / 'config.json').is_file():
             raise MissingComponentError(f"{vae_dir}: no trained VAE (run the 'vae' stage with this output_dir first)")
         vae = TripoSGVAEModel.from_pretrained(vae_dir, torch_dtype=torch.float32).to(acc.device).eval()
+    def latent_scenes(arr, num_scenes=None):
+        n = min(num_scenes or arr.num_scenes, arr.num_scenes); rows = arr.part_scene < n
+        mean, std = encode_parts(vae, arr.surface[rows], T, device=acc.device)
+        cond = (torch.as_tensor(arr.images[:n]) if cfg.dit.train_image_encoder
+                else encode_renderings(encoder, fe, arr.images[:n], device=acc.device))
+        return LatentScenes(mean, std, arr.part_scene[rows], cond)
     if 'dit' in cfg.stages:
-        train = cache.get(('train', True)) or arrays('train', False)
-        mean, std = encode_parts(vae, train.surface, T, device=acc.device)
-        data = LatentScenes(mean, std, train.part_scene, encode_renderings(encoder, fe, train.images, device=acc.device))
-        log.info("DiT data: %d scenes, part counts %s, latent std %.3f", train.num_scenes, {k: len(v) for k, v in data.groups.items()}, mean.float().std().item())
+        data = latent_scenes(cache.get(('train', True)) or arrays('train', False))
+        log.info("DiT data: %d scenes, part counts %s, latent std %.3f", len(data.cond), {k: len(v) for k, v in data.groups.items()}, data.mean.float().std().item())
+        heldout = latent_scenes(arrays('test', False), cfg.dit.heldout_scenes) if cfg.dit.heldout_every and acc.is_main_process else None
         start = PartCrafterDiTModel.from_pretrained(init / 'transformer', torch_dtype=torch.float32) if init is not None else None
-        dit, ema = train_dit(cfg, data, acc, start)
-        ema.copy_to(dit)
-        if acc.is_main_process: dit.save_pretrained(out / 'transformer')
+        model, ema = train_dit(cfg, data, acc, start, encoder, fe, heldout)
+        ema.copy_to(model)
+        dit = model.transformer if isinstance(model, ImageConditionedDiT) else model
+        if acc.is_main_process:
+            dit.save_pretrained(out / 'transformer')
+            if isinstance(model, ImageConditionedDiT): model.image_encoder.save_pretrained(out / 'image_encoder_dinov2')
     if 'export' in cfg.stages and acc.is_main_process:
         dit = PartCrafterDiTModel.from_pretrained(out / 'transformer', torch_dtype=torch.float32)
+        if cfg.dit.train_image_encoder:
+            if not (out / 'image_encoder_dinov2' / 'config.json').is_file():
+                raise MissingComponentError(f"{out / 'image_encoder_dinov2'}: no trained image encoder (dit.train_image_encoder=true: run the 'dit' stage with this output_dir first)")
+            encoder = _load_image_encoder(out / 'image_encoder_dinov2', torch.float32)
         vae_eval = next((p for p in (out / 'vae_eval.json', init and init / 'training' / 'vae_eval.json') if p and p.is_file()), None)
         extra = json.loads(vae_eval.read_text()) if vae_eval else None
         export_pipeline(export_dir, vae.cpu(), dit, encoder.cpu(), fe, T, cfg.export_dtype, _readme(cfg, command, extra and {'vae': extra}))
@@ -959,7 +1056,10 @@ def run_pretrain(cfg: PretrainConfig, command: str = "") -> dict:
             gt = [test.surface[i, :, :3].float().numpy() for i in parts.tolist()]
             for s, r in zip(ec.seeds, evaluate_candidates(cands, gt, test.normalization(m), ec.num_points, ec.threshold, acc.device)):
                 records.append(dict(scene=int(test.scene_index[m]), seed=int(s), num_parts=len(parts), **r))
-        results['eval'] = dict(summary=summarize_evaluation(records), records=records,
+        n = min(cfg.dit.heldout_scenes, test.num_scenes); rows = test.part_scene < n
+        mean, std = encode_parts(pipe.vae, test.surface[rows], T, device=acc.device)
+        held = LatentScenes(mean, std, test.part_scene[rows], encode_renderings(pipe.image_encoder_dinov2, pipe.feature_extractor_dinov2, test.images[:n], device=acc.device))
+        results['eval'] = dict(summary=summarize_evaluation(records), records=records, image_reliance=image_reliance(pipe.transformer, held),
                                settings=dict(steps=ec.num_inference_steps, guidance=ec.guidance_scale, octree_depth=ec.octree_depth))
         _save_json(out / 'eval.json', results['eval'])
         log.info("eval: %s", results['eval']['summary'])

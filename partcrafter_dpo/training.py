@@ -15,13 +15,15 @@ from tqdm.auto import tqdm
 
 from .pairs import PartCrafterDPODataset, PartCountBatchSampler, collate_pairs, atomic_write_text
 from .dpo_loss import preference_forward, dpo_loss, dro_loss, sft_loss
+from .layers import PartCrafterInputError
 
 log = logging.getLogger(__name__)
 
 # %% auto 0
-__all__ = ['log', 'DEFAULT_LORA_TARGETS', 'DPOTrainConfig', 'load_train_config', 'add_lora', 'lora_module_names', 'save_adapter',
-           'load_adapter', 'merge_adapter', 'save_checkpoint', 'latest_checkpoint', 'batch_seed',
-           'load_transformer_for_training', 'train_dpo', 'make_validation_fn', 'preference_metrics']
+__all__ = ['log', 'DEFAULT_LORA_TARGETS', 'DPOTrainConfig', 'load_train_config', 'add_lora', 'lora_module_names',
+           'AdapterBaseMismatch', 'base_fingerprint', 'base_mismatch', 'save_adapter', 'load_adapter', 'merge_adapter',
+           'save_checkpoint', 'latest_checkpoint', 'batch_seed', 'load_transformer_for_training', 'train_dpo',
+           'make_validation_fn', 'preference_metrics']
 
 # %% ../nbs/04_training.ipynb 5
 DEFAULT_LORA_TARGETS = ("attn1.to_q", "attn1.to_k", "attn1.to_v", "attn1.to_out.0", "attn2.to_q", "attn2.to_k", "attn2.to_v", "attn2.to_out.0")
@@ -106,24 +108,53 @@ def lora_module_names(transformer) -> list:
     return sorted({n.rsplit('.lora_', 1)[0] for n, _ in transformer.named_parameters() if '.lora_' in n})
 
 # %% ../nbs/04_training.ipynb 13
+class AdapterBaseMismatch(PartCrafterInputError):
+    "A LoRA adapter loaded onto base weights other than those it was trained on."
+
+def base_fingerprint(transformer, modules, samples: int = 256, seed: int = 0) -> dict:
+    "`samples` fixed entries (chosen by `seed`) of the base weight of each module in `modules`: which weights an adapter was trained on."
+    out = {}
+    for name in modules:
+        m = transformer.get_submodule(name)
+        w = (m.get_base_layer() if hasattr(m, 'get_base_layer') else m).weight.detach().flatten()
+        idx = torch.randperm(w.numel(), generator=torch.Generator().manual_seed(seed))[:samples]
+        out[name] = w[idx.to(w.device)].float().cpu()
+    return out
+
+def base_mismatch(fingerprint: dict, transformer) -> float:
+    "Largest relative L2 difference between a saved `base_fingerprint` and `transformer`'s base weights (0: the same weights)."
+    now = base_fingerprint(transformer, list(fingerprint), len(next(iter(fingerprint.values()))))
+    return max(float((now[k] - v).norm() / v.norm().clamp_min(1e-12)) for k, v in fingerprint.items())
+
 def save_adapter(transformer, folder, adapter_name: str = "default"):
-    "Write the LoRA adapter in peft format."
+    "Write the LoRA adapter in peft format, with a `base_fingerprint` of the weights it was trained on."
     from peft.utils import get_peft_model_state_dict
     from safetensors.torch import save_file
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
     sd = {k: v.detach().cpu().contiguous() for k, v in get_peft_model_state_dict(transformer, adapter_name=adapter_name).items()}
     transformer.peft_config[adapter_name].save_pretrained(folder)
     tmp = folder / '.adapter_model.safetensors.tmp'; save_file(sd, str(tmp)); tmp.replace(folder / 'adapter_model.safetensors')
+    fp = base_fingerprint(transformer, lora_module_names(transformer))
+    tmp = folder / '.base_fingerprint.safetensors.tmp'; save_file(fp, str(tmp)); tmp.replace(folder / 'base_fingerprint.safetensors')
     return folder
 
-def load_adapter(transformer, folder, adapter_name: str = "default"):
-    "Add the LoRA adapter saved in `folder` to `transformer` (its weights must match)."
+def load_adapter(transformer, folder, adapter_name: str = "default", check_base: bool = True, tolerance: float = 0.02):
+    """Add the LoRA adapter saved in `folder` to `transformer`. With `check_base`, the base weights must be those the
+    adapter was trained on (its `base_fingerprint`, within `tolerance`: fp16/bf16 copies pass) or `AdapterBaseMismatch`."""
     from peft import LoraConfig
     from peft.utils import set_peft_model_state_dict
     from safetensors.torch import load_file
     folder = Path(folder)
     for f in ('adapter_config.json', 'adapter_model.safetensors'):
         if not (folder / f).is_file(): raise FileNotFoundError(f"{folder / f}: missing (not a LoRA adapter folder)")
+    if check_base and (folder / 'base_fingerprint.safetensors').is_file():
+        fp = load_file(str(folder / 'base_fingerprint.safetensors'))
+        missing = [k for k in fp if k not in dict(transformer.named_modules())]
+        if missing: raise AdapterBaseMismatch(f"{folder}: the adapter's modules are not in this model: {missing[:3]}")
+        d = base_mismatch(fp, transformer)
+        if d > tolerance:
+            raise AdapterBaseMismatch(f"{folder}: trained on other base weights (sampled base weights differ by {d:.3f} relative, "
+                                      f"tolerance {tolerance}); load the base it was trained on, or pass check_base=False")
     transformer.add_adapter(LoraConfig.from_pretrained(folder), adapter_name=adapter_name)
     res = set_peft_model_state_dict(transformer, load_file(str(folder / 'adapter_model.safetensors')), adapter_name=adapter_name)
     if getattr(res, 'unexpected_keys', None): raise ValueError(f"{folder}: adapter keys not in the model: {res.unexpected_keys[:5]}")
