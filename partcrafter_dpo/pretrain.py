@@ -998,6 +998,9 @@ def run_pretrain(cfg: PretrainConfig, command: str = "") -> dict:
                                            d.fill, d.workers, acc.device, d.limit)
         return cache[key]
     init = _check_init_from(cfg)
+    if 'dit' in cfg.stages and cfg.dit.heldout_every and not Path(d.test).is_file():
+        raise MissingComponentError(f"data.test {d.test}: not found; the held-out curve (dit.heldout_every={cfg.dit.heldout_every}) needs it "
+                                    "(or set dit.heldout_every=0)")
     if init is None: _, _, encoder, fe = build_small_models(cfg.model, cfg.seed)
     else: encoder, fe = _load_image_encoder(init / 'image_encoder_dinov2', torch.float32), _load_feature_extractor(init / 'feature_extractor_dinov2')
     encoder = encoder.to(acc.device)
