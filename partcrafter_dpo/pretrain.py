@@ -35,8 +35,8 @@ __all__ = ['log', 'BUNDLED_IMAGE_SIZE', 'BUNDLED_RESIZE', 'QUERY_MIX', 'SMALL_MO
            'build_small_models', 'num_params', 'DataConfig', 'VAETrainConfig', 'DiTTrainConfig', 'EvalConfig',
            'PretrainConfig', 'load_pretrain_config', 'make_accelerator', 'MetricLogger', 'save_checkpoint',
            'load_checkpoint', 'warmup_constant', 'EMA', 'VAELossModule', 'train_vae', 'fold_latent_scale',
-           'encode_parts', 'conditioned_forward', 'dit_flow_loss', 'token_set_error', 'overfit_one_scene',
-           'LatentScenes', 'ImageConditionedDiT', 'image_reliance', 'train_dit', 'export_pipeline',
+           'encode_parts', 'drop_images', 'conditioned_forward', 'dit_flow_loss', 'token_set_error',
+           'overfit_one_scene', 'LatentScenes', 'ImageConditionedDiT', 'image_reliance', 'train_dit', 'export_pipeline',
            'load_default_pipeline', 'folder_size', 'generate_for_scene', 'evaluate_candidates', 'summarize_evaluation',
            'vae_reconstruction_metrics', 'encode_renderings', 'run_pretrain', 'pretrain_command']
 
@@ -176,9 +176,10 @@ def preprocess_uint8(image, feature_extractor) -> np.ndarray:
     return np.clip(np.round(px), 0, 255).astype(np.uint8).transpose(1, 2, 0)
 
 def pixel_values_from_uint8(images: np.ndarray | torch.Tensor, feature_extractor) -> torch.Tensor:
-    "Rescale + normalise (N, H, W, 3) uint8 crops like the feature extractor -> (N, 3, H, W) float32 pixel values."
-    x = torch.as_tensor(np.asarray(images)).permute(0, 3, 1, 2).float() * float(feature_extractor.rescale_factor)
-    mean = torch.tensor(feature_extractor.image_mean).view(1, 3, 1, 1); std = torch.tensor(feature_extractor.image_std).view(1, 3, 1, 1)
+    """Rescale + normalise (N, H, W, 3) uint8 crops like the feature extractor -> (N, 3, H, W) float32 pixel values, on the
+    device of `images` when they are a tensor."""
+    x = (images if torch.is_tensor(images) else torch.as_tensor(np.asarray(images))).permute(0, 3, 1, 2).float() * float(feature_extractor.rescale_factor)
+    mean, std = (torch.tensor(v, device=x.device).view(1, 3, 1, 1) for v in (feature_extractor.image_mean, feature_extractor.image_std))
     return (x - mean) / std
 
 # %% ../nbs/01e_pretrain.ipynb 19
@@ -627,13 +628,16 @@ def encode_parts(vae: TripoSGVAEModel, surface: torch.Tensor, num_tokens: int, b
     return torch.cat(means), torch.cat(stds)
 
 # %% ../nbs/01e_pretrain.ipynb 49
+def drop_images(cond: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
+    "Image tokens `cond` (B, S, D) with the scenes where `keep` is False set to zeros (classifier-free guidance dropout)."
+    return cond if keep is None else cond * keep[:, None, None].to(cond.device, cond.dtype)
+
 def conditioned_forward(transformer, latents: torch.Tensor, timestep: torch.Tensor, cond: torch.Tensor,
                         keep: torch.Tensor | None = None) -> torch.Tensor:
     """The DiT's prediction for `latents` given image tokens `cond` (B, S, D) or uint8 renderings (B, H, W, 3) (then
     `transformer` encodes them: an `ImageConditionedDiT`); scenes with `keep` False get zero image tokens."""
     if cond.dtype == torch.uint8: return transformer(latents, timestep, cond, keep).sample
-    if keep is not None: cond = cond * keep[:, None, None].to(cond.device, cond.dtype)
-    return transformer(latents, timestep, cond).sample
+    return transformer(latents, timestep, drop_images(cond, keep)).sample
 
 def dit_flow_loss(transformer, x0: torch.Tensor, cond: torch.Tensor, generator: torch.Generator | None = None,
                   cfg_dropout: float = 0.1, objective_sign: float = 1.0, timestep_mean: float = 0.0,
@@ -716,8 +720,12 @@ class LatentScenes:
         ng = noise_generator or generator
         noise = torch.randn((*parts.shape, *self.mean.shape[1:]), generator=ng, device=ng.device).to(self.mean.device)
         x0 = self.mean[parts].float() + self.std[parts].float() * noise
-        cond = self.cond[self.group_scene[p][pick]].to(device)
-        return x0.to(device), cond if cond.dtype == torch.uint8 else cond.float()
+        return x0.to(device), self.cond_rows(self.group_scene[p][pick], device)
+
+    def cond_rows(self, scenes: torch.Tensor, device=None) -> torch.Tensor:
+        "The conditioning of `scenes` on `device`: image tokens as float32, renderings as they are (uint8)."
+        cond = self.cond[scenes].to(device)
+        return cond if cond.dtype == torch.uint8 else cond.float()
 
 # %% ../nbs/01e_pretrain.ipynb 58
 class ImageConditionedDiT(torch.nn.Module):
@@ -725,21 +733,16 @@ class ImageConditionedDiT(torch.nn.Module):
     def __init__(self, transformer: PartCrafterDiTModel, image_encoder, feature_extractor):
         super().__init__()
         self.transformer, self.image_encoder = transformer, image_encoder
+        self.feature_extractor = feature_extractor
         for name, p in image_encoder.named_parameters():
             if 'mask_token' in name: p.requires_grad_(False)                  # used only for masked-image training
-        self.register_buffer('pixel_mean', torch.tensor(feature_extractor.image_mean).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer('pixel_std', torch.tensor(feature_extractor.image_std).view(1, 3, 1, 1), persistent=False)
-        self.rescale = float(feature_extractor.rescale_factor)
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
-        "Image tokens (B, S, D) of uint8 renderings (B, H, W, 3), normalised like `pixel_values_from_uint8`."
-        x = images.permute(0, 3, 1, 2).float() * self.rescale
-        return self.image_encoder(pixel_values=(x - self.pixel_mean) / self.pixel_std).last_hidden_state
+        "Image tokens (B, S, D) of uint8 renderings (B, H, W, 3), through `pixel_values_from_uint8` on their device."
+        return self.image_encoder(pixel_values=pixel_values_from_uint8(images, self.feature_extractor)).last_hidden_state
 
     def forward(self, latents, timestep, images, keep=None):
-        cond = self.encode(images)
-        if keep is not None: cond = cond * keep[:, None, None].to(cond.device, cond.dtype)
-        return self.transformer(latents, timestep, cond)
+        return self.transformer(latents, timestep, drop_images(self.encode(images), keep))
 
 # %% ../nbs/01e_pretrain.ipynb 62
 @torch.no_grad()
@@ -754,8 +757,7 @@ def image_reliance(model, data: LatentScenes, sigmas=(0.3, 0.6, 0.9), seed: int 
         scenes, others = data.group_scene[p], data.group_scene[p].roll(-1)
         for i in range(0, len(rows), batch_scenes):
             x0, b = data.mean[rows[i:i + batch_scenes]].float().to(device), len(rows[i:i + batch_scenes])
-            own, other = (data.cond[s[i:i + batch_scenes]].to(device) for s in (scenes, others))
-            own, other = (c if c.dtype == torch.uint8 else c.float() for c in (own, other))
+            own, other = (data.cond_rows(s[i:i + batch_scenes], device) for s in (scenes, others))
             for s in sigmas:
                 noise = torch.randn(x0.shape, generator=g).to(device)
                 xt, target, ts = flow_noisy_latents(x0, noise, s), flow_target(x0, noise), torch.full((b,), 1000.0 * s, device=device)
@@ -1020,16 +1022,17 @@ def run_pretrain(cfg: PretrainConfig, command: str = "") -> dict:
         if not (vae_dir / 'config.json').is_file():
             raise MissingComponentError(f"{vae_dir}: no trained VAE (run the 'vae' stage with this output_dir first)")
         vae = TripoSGVAEModel.from_pretrained(vae_dir, torch_dtype=torch.float32).to(acc.device).eval()
-    def latent_scenes(arr, num_scenes=None):
+    def latent_scenes(arr, num_scenes, vae, encoder, fe, renderings: bool):
+        "`LatentScenes` of the first `num_scenes` of `arr` (all if None): uint8 renderings, or `encoder`'s tokens."
         n = min(num_scenes or arr.num_scenes, arr.num_scenes); rows = arr.part_scene < n
         mean, std = encode_parts(vae, arr.surface[rows], T, device=acc.device)
-        cond = (torch.as_tensor(arr.images[:n]) if cfg.dit.train_image_encoder
-                else encode_renderings(encoder, fe, arr.images[:n], device=acc.device))
+        cond = torch.as_tensor(arr.images[:n]) if renderings else encode_renderings(encoder, fe, arr.images[:n], device=acc.device)
         return LatentScenes(mean, std, arr.part_scene[rows], cond)
     if 'dit' in cfg.stages:
-        data = latent_scenes(cache.get(('train', True)) or arrays('train', False))
+        job = dict(vae=vae, encoder=encoder, fe=fe, renderings=cfg.dit.train_image_encoder)
+        data = latent_scenes(cache.get(('train', True)) or arrays('train', False), None, **job)
         log.info("DiT data: %d scenes, part counts %s, latent std %.3f", len(data.cond), {k: len(v) for k, v in data.groups.items()}, data.mean.float().std().item())
-        heldout = latent_scenes(arrays('test', False), cfg.dit.heldout_scenes) if cfg.dit.heldout_every and acc.is_main_process else None
+        heldout = latent_scenes(arrays('test', False), cfg.dit.heldout_scenes, **job) if cfg.dit.heldout_every and acc.is_main_process else None
         start = PartCrafterDiTModel.from_pretrained(init / 'transformer', torch_dtype=torch.float32) if init is not None else None
         model, ema = train_dit(cfg, data, acc, start, encoder, fe, heldout)
         ema.copy_to(model)
@@ -1059,9 +1062,7 @@ def run_pretrain(cfg: PretrainConfig, command: str = "") -> dict:
             gt = [test.surface[i, :, :3].float().numpy() for i in parts.tolist()]
             for s, r in zip(ec.seeds, evaluate_candidates(cands, gt, test.normalization(m), ec.num_points, ec.threshold, acc.device)):
                 records.append(dict(scene=int(test.scene_index[m]), seed=int(s), num_parts=len(parts), **r))
-        n = min(cfg.dit.heldout_scenes, test.num_scenes); rows = test.part_scene < n
-        mean, std = encode_parts(pipe.vae, test.surface[rows], T, device=acc.device)
-        held = LatentScenes(mean, std, test.part_scene[rows], encode_renderings(pipe.image_encoder_dinov2, pipe.feature_extractor_dinov2, test.images[:n], device=acc.device))
+        held = latent_scenes(test, cfg.dit.heldout_scenes, pipe.vae, pipe.image_encoder_dinov2, pipe.feature_extractor_dinov2, renderings=False)
         results['eval'] = dict(summary=summarize_evaluation(records), records=records, image_reliance=image_reliance(pipe.transformer, held),
                                settings=dict(steps=ec.num_inference_steps, guidance=ec.guidance_scale, octree_depth=ec.octree_depth))
         _save_json(out / 'eval.json', results['eval'])
