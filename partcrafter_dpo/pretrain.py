@@ -1028,11 +1028,15 @@ def run_pretrain(cfg: PretrainConfig, command: str = "") -> dict:
         mean, std = encode_parts(vae, arr.surface[rows], T, device=acc.device)
         cond = torch.as_tensor(arr.images[:n]) if renderings else encode_renderings(encoder, fe, arr.images[:n], device=acc.device)
         return LatentScenes(mean, std, arr.part_scene[rows], cond)
+    def comparable(held):
+        "`held` if `image_reliance` can use it (a part count with two scenes), else None with a warning."
+        if any(len(v) > 1 for v in held.groups.values()): return held
+        log.warning("image_reliance off: no two of the %d held-out scenes (%s) have the same part count", len(held.cond), d.test)
     if 'dit' in cfg.stages:
         job = dict(vae=vae, encoder=encoder, fe=fe, renderings=cfg.dit.train_image_encoder)
         data = latent_scenes(cache.get(('train', True)) or arrays('train', False), None, **job)
         log.info("DiT data: %d scenes, part counts %s, latent std %.3f", len(data.cond), {k: len(v) for k, v in data.groups.items()}, data.mean.float().std().item())
-        heldout = latent_scenes(arrays('test', False), cfg.dit.heldout_scenes, **job) if cfg.dit.heldout_every and acc.is_main_process else None
+        heldout = comparable(latent_scenes(arrays('test', False), cfg.dit.heldout_scenes, **job)) if cfg.dit.heldout_every and acc.is_main_process else None
         start = PartCrafterDiTModel.from_pretrained(init / 'transformer', torch_dtype=torch.float32) if init is not None else None
         model, ema = train_dit(cfg, data, acc, start, encoder, fe, heldout)
         ema.copy_to(model)
@@ -1062,8 +1066,9 @@ def run_pretrain(cfg: PretrainConfig, command: str = "") -> dict:
             gt = [test.surface[i, :, :3].float().numpy() for i in parts.tolist()]
             for s, r in zip(ec.seeds, evaluate_candidates(cands, gt, test.normalization(m), ec.num_points, ec.threshold, acc.device)):
                 records.append(dict(scene=int(test.scene_index[m]), seed=int(s), num_parts=len(parts), **r))
-        held = latent_scenes(test, cfg.dit.heldout_scenes, pipe.vae, pipe.image_encoder_dinov2, pipe.feature_extractor_dinov2, renderings=False)
-        results['eval'] = dict(summary=summarize_evaluation(records), records=records, image_reliance=image_reliance(pipe.transformer, held),
+        held = comparable(latent_scenes(test, cfg.dit.heldout_scenes, pipe.vae, pipe.image_encoder_dinov2, pipe.feature_extractor_dinov2, renderings=False))
+        results['eval'] = dict(summary=summarize_evaluation(records), records=records,
+                               image_reliance=image_reliance(pipe.transformer, held) if held is not None else None,
                                settings=dict(steps=ec.num_inference_steps, guidance=ec.guidance_scale, octree_depth=ec.octree_depth))
         _save_json(out / 'eval.json', results['eval'])
         log.info("eval: %s", results['eval']['summary'])
