@@ -8,8 +8,9 @@ import argparse, json, logging, sys
 from pathlib import Path
 
 # %% auto 0
-__all__ = ['RUN_TRAIN_OVERRIDES', 'score_command', 'synth_cli', 'parse_shard', 'load_pipeline', 'create_data_cli', 'train_cli',
-           'evaluate_cli', 'pretrain_cli', 'bundled_model_available', 'run_cli', 'build_parser', 'main']
+__all__ = ['RUN_TRAIN_OVERRIDES', 'score_command', 'synth_cli', 'parse_shard', 'load_pipeline', 'kitchen_scenes',
+           'create_data_cli', 'train_cli', 'evaluate_cli', 'pretrain_cli', 'bundled_model_available', 'run_cli',
+           'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb 5
 def _format_report(path, report) -> str:
@@ -86,6 +87,20 @@ def _wants_cpu() -> bool:
     from accelerate.utils import parse_flag_from_env
     return parse_flag_from_env('ACCELERATE_USE_CPU') or not torch.cuda.is_available()
 
+def kitchen_scenes(root, split: str = 'all', limit: int | None = None):
+    """(dataset, scene ids or None for all) of a messy-kitchen root: `split` is 'all', one of train/val/test, or several
+    joined by '+' (e.g. 'val+test': validation scenes carved from a training set); `limit` keeps the first N ids."""
+    from partcrafter_dpo.kitchen import MessyKitchenDataset, scene_split, SPLITS
+    parts = [s for s in str(split).split('+') if s]
+    if split == 'all' or len(parts) == 1:
+        ds = MessyKitchenDataset(root, split=None if split == 'all' else split)
+        return ds, (ds.scene_ids[:limit] if limit else None)
+    bad = [s for s in parts if s not in SPLITS]
+    if bad: raise ValueError(f"--split {split!r}: unknown split {bad[0]!r}; use {', '.join(SPLITS)}, 'all', or several joined by '+'")
+    ds = MessyKitchenDataset(root)
+    ids = [i for i in ds.scene_ids if scene_split(i) in parts]
+    return ds, ids[:limit] if limit else ids
+
 def create_data_cli(args) -> int:
     from accelerate import PartialState
     from partcrafter_dpo.kitchen import MessyKitchenDataset
@@ -94,12 +109,15 @@ def create_data_cli(args) -> int:
     index, count = args.shard or (state.process_index, state.num_processes)
     pipe = load_pipeline(args.model, args.device or state.device, args.dtype)
     pipe.set_progress_bar_config(disable=True)
-    ds = MessyKitchenDataset(args.data, split=None if args.split == 'all' else args.split)
-    ids = ds.scene_ids[:args.limit] if args.limit else None
+    if args.adapter:                                                      # online rounds: candidates of the finetuned model
+        from partcrafter_dpo.training import load_adapter
+        load_adapter(pipe.transformer, args.adapter)
+    ds, ids = kitchen_scenes(args.data, args.split, args.limit)
     cfg = GenerationConfig(seeds=args.seeds, num_inference_steps=args.steps, guidance_scale=args.guidance, octree_depth=args.octree_depth,
-                           score_resolution=args.score_resolution, also_tagac=args.tagac)
+                           coarse_depth=args.coarse_depth or None, score_resolution=args.score_resolution, also_tagac=args.tagac,
+                           geometry_points=args.geometry_points, gt_latents=not args.no_gt_latents)
     creator = PartCrafterDPODataCreator(pipe, ds, args.out, config=cfg, process_index=index, num_processes=count,
-                                        model_id=str(args.model or 'bundled'))
+                                        model_id=str(args.model or 'bundled') + (f' + adapter {args.adapter}' if args.adapter else ''))
     summary = creator.run(creator.my_scene_ids(ids), keep_going=True, progress=state.is_local_main_process)
     print(f"[shard {index}/{count}] {summary}")
     for r in summary.failed: print(f"  failed: {r.scene_id}: {r.error}", file=sys.stderr)
@@ -109,18 +127,22 @@ def _add_create_data_parser(sub):
     p = sub.add_parser('create-data', help='generate seeded candidates, score them and build preference pairs')
     p.add_argument('--data', required=True, help='messy-kitchen data root'); p.add_argument('--out', default='dpo_data/messy_kitchen_dpo')
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2, 3]); p.add_argument('--model', default=None, help='weights folder (default: bundled small model)')
-    p.add_argument('--split', default='train', help="scene split to use ('train', 'val', 'test'; 'all' for every scene)")
+    p.add_argument('--split', default='train', help="scene split to use ('train', 'val', 'test', several joined by '+', e.g. 'val+test'; 'all' for every scene) (default: train)")
     p.add_argument('--limit', type=int, default=None, help='only the first N scenes (sorted ids)')
     p.add_argument('--steps', type=int, default=50); p.add_argument('--guidance', type=float, default=7.0)
     p.add_argument('--octree-depth', type=int, default=8); p.add_argument('--score-resolution', type=int, default=64)
     p.add_argument('--dtype', default='float32', choices=['float32', 'bfloat16', 'float16'])
     p.add_argument('--tagac', action='store_true', help='also store the reference (tagac) scores of every candidate')
+    p.add_argument('--coarse-depth', type=int, default=6, help='mesh extraction refines from a 2^N grid (0: dense; 5 is ~5x faster on CPU) (default: 6)')
+    p.add_argument('--geometry-points', type=int, default=2000, help="surface points per part for each candidate's Chamfer / F-score to the ground truth, written as geometry.json (0: none) (default: 2000)")
+    p.add_argument('--no-gt-latents', action='store_true', help="do not write gt_latents.pt (the ground-truth anchor of train's gt_weight)")
+    p.add_argument('--adapter', default=None, help="LoRA adapter folder to sample with (the next round of online DPO) (default: none)")
     p.add_argument('--keep-going', action='store_true', help='exit 0 even if some scenes failed (they are still recorded)')
     p.add_argument('--shard', type=parse_shard, default=None, help='I/N: only every N-th scene from the I-th (independent jobs, e.g. a job array or several processes on one GPU)')
     p.add_argument('--device', default=None, help='torch device (default: accelerate\'s)')
     p.set_defaults(func=create_data_cli)
 
-# %% ../nbs/90_cli.ipynb 16
+# %% ../nbs/90_cli.ipynb 18
 def train_cli(args) -> int:
     from partcrafter_dpo.training import load_train_config, train_dpo, make_validation_fn
     cfg = load_train_config(args.config, args.overrides)
@@ -138,7 +160,7 @@ def _add_train_parser(sub):
     p.add_argument('--resume', action='store_true', help='continue from the newest checkpoint in output_dir')
     p.set_defaults(func=train_cli)
 
-# %% ../nbs/90_cli.ipynb 18
+# %% ../nbs/90_cli.ipynb 20
 def evaluate_cli(args) -> int:
     from partcrafter_dpo.kitchen import MessyKitchenDataset
     from partcrafter_dpo.evaluation import EvalConfig, run_evaluation
@@ -147,10 +169,10 @@ def evaluate_cli(args) -> int:
         if '=' not in a: raise SystemExit(f"--adapter {a!r}: expected NAME=PATH")
         k, v = a.split('=', 1); adapters[k] = v
     pipe = load_pipeline(args.model, args.device); pipe.set_progress_bar_config(disable=True)
-    ds = MessyKitchenDataset(args.data, split=None if args.split == 'all' else args.split)
-    ids = ds.scene_ids[:args.limit] if args.limit else None
+    ds, ids = kitchen_scenes(args.data, args.split, args.limit)
     cfg = EvalConfig(seeds=args.seeds, num_inference_steps=args.steps, guidance_scale=args.guidance, octree_depth=args.octree_depth, tagac=not args.no_tagac,
-                     score_resolution=args.score_resolution, num_points=args.num_points)
+                     score_resolution=args.score_resolution, num_points=args.num_points, coarse_depth=args.coarse_depth or None,
+                     shape_indicators=not args.no_shape_indicators)
     if args.shard:
         index, count = args.shard
         ids = sorted(ids if ids is not None else ds.scene_ids)[index::count]
@@ -168,10 +190,12 @@ def _add_evaluate_parser(sub):
     p.add_argument('--guidance', type=float, default=7.0); p.add_argument('--octree-depth', type=int, default=8)
     p.add_argument('--device', default=None); p.add_argument('--no-tagac', action='store_true', help='skip the reference (tagac) scores')
     p.add_argument('--score-resolution', type=int, default=64); p.add_argument('--num-points', type=int, default=10_000, help='surface points per part for Chamfer / F-score')
+    p.add_argument('--coarse-depth', type=int, default=6, help='mesh extraction refines from a 2^N grid (0: dense; 5 is ~5x faster on CPU) (default: 6)')
+    p.add_argument('--no-shape-indicators', action='store_true', help="skip PartCrafter's part-overlap IoU, part volumes, components and gaps per sample")
     p.add_argument('--shard', type=parse_shard, default=None, help='I/N: only generate and score every N-th scene from the I-th (no report); a run without --shard then reports on the cached samples')
     p.set_defaults(func=evaluate_cli)
 
-# %% ../nbs/90_cli.ipynb 20
+# %% ../nbs/90_cli.ipynb 22
 def pretrain_cli(args) -> int:
     from partcrafter_dpo.pretrain import pretrain_command
     return pretrain_command(args.config, args.overrides)
@@ -181,7 +205,7 @@ def _add_pretrain_parser(sub):
     p.add_argument('--config', default=None); p.add_argument('overrides', nargs='*', help='key=value overrides, e.g. dit.steps=100')
     p.set_defaults(func=pretrain_cli)
 
-# %% ../nbs/90_cli.ipynb 22
+# %% ../nbs/90_cli.ipynb 24
 def bundled_model_available() -> bool:
     "Whether the bundled small base model is installed."
     from partcrafter_dpo.pipeline import default_model_path
@@ -237,7 +261,7 @@ def _add_run_parser(sub):
     p.add_argument('--workers', type=int, default=None)
     p.set_defaults(func=run_cli)
 
-# %% ../nbs/90_cli.ipynb 24
+# %% ../nbs/90_cli.ipynb 26
 _SUBCOMMANDS = [_add_score_parser, _add_synth_parser, _add_create_data_parser, _add_train_parser, _add_evaluate_parser, _add_pretrain_parser, _add_run_parser]
 
 def build_parser() -> argparse.ArgumentParser:
@@ -254,7 +278,7 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format='%(levelname)s %(name)s: %(message)s')
     return args.func(args)
 
-# %% ../nbs/90_cli.ipynb 33
+# %% ../nbs/90_cli.ipynb 35
 def _running_in_ipython() -> bool:
     import builtins
     return hasattr(builtins, 'get_ipython') or hasattr(builtins, '__IPYTHON__')

@@ -14,7 +14,8 @@ from .scheduling import flow_noisy_latents, flow_target
 
 # %% auto 0
 __all__ = ['per_sample_flow_error', 'sample_flow_timesteps', 'PreferenceLossOutput', 'dpo_loss', 'dro_loss', 'sft_loss',
-           'adapters_disabled', 'default_model_call', 'PreferenceBatchErrors', 'preference_forward']
+           'regularised_loss', 'adapters_disabled', 'default_model_call', 'PreferenceBatchErrors', 'preference_forward',
+           'supervised_flow_error']
 
 # %% ../nbs/03_dpo_loss.ipynb 5
 def per_sample_flow_error(prediction: torch.Tensor, target: torch.Tensor, part_mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -59,18 +60,37 @@ def dpo_loss(model_err_w, model_err_l, ref_err_w, ref_err_l, beta: float, weight
     return PreferenceLossOutput(loss, metrics)
 
 # %% ../nbs/03_dpo_loss.ipynb 22
-def dro_loss(model_err_w, model_err_l, weight=None) -> PreferenceLossOutput:
-    "DSO's DRO objective: mean(L(winner) - L(loser)); no reference."
-    loss = _weighted_mean(model_err_w - model_err_l, weight)
+def dro_loss(model_err_w, model_err_l, weight=None, ref_err_l=None, loser_clip: float | None = None) -> PreferenceLossOutput:
+    """DSO's DRO objective: mean(L(winner) - L(loser)), no reference. With `loser_clip` (and the reference's loser errors
+    `ref_err_l`), the loser's error counts only up to (1 + loser_clip) x the reference's: the loss is bounded below."""
+    loser = model_err_l
+    if loser_clip is not None:
+        if ref_err_l is None: raise ValueError("dro_loss: loser_clip needs the reference's loser errors ref_err_l")
+        loser = torch.minimum(model_err_l, (1 + loser_clip) * ref_err_l.detach())
+    loss = _weighted_mean(model_err_w - loser, weight)
     return PreferenceLossOutput(loss, dict(model_err_w=model_err_w.mean().item(), model_err_l=model_err_l.mean().item(),
-                                           implicit_accuracy=(model_err_w < model_err_l).float().mean().item()))
+                                           implicit_accuracy=(model_err_w < model_err_l).float().mean().item(),
+                                           loser_clipped=float((loser < model_err_l).float().mean().item())))
 
 def sft_loss(model_err_w, weight=None) -> PreferenceLossOutput:
     "Supervised finetuning on winners: the plain flow-matching loss."
     loss = _weighted_mean(model_err_w, weight)
     return PreferenceLossOutput(loss, dict(model_err_w=model_err_w.mean().item()))
 
-# %% ../nbs/03_dpo_loss.ipynb 25
+# %% ../nbs/03_dpo_loss.ipynb 27
+def regularised_loss(pref: PreferenceLossOutput, winner_err=None, sft_weight: float = 0.0, gt_err=None, gt_weight: float = 0.0,
+                     weight=None) -> PreferenceLossOutput:
+    "`pref` plus `sft_weight` x flow error on the winners and `gt_weight` x flow error on the ground truth (each (B,))."
+    loss, metrics = pref.loss, dict(pref.metrics, preference_loss=pref.loss.item())
+    if sft_weight:
+        if winner_err is None: raise ValueError("sft_weight > 0 needs the winners' flow errors")
+        loss = loss + sft_weight * _weighted_mean(winner_err, weight)
+    if gt_weight:
+        if gt_err is None: raise ValueError("gt_weight > 0 needs the ground truth's flow errors")
+        loss = loss + gt_weight * gt_err.mean(); metrics['gt_err'] = gt_err.mean().item()
+    return PreferenceLossOutput(loss, metrics)
+
+# %% ../nbs/03_dpo_loss.ipynb 30
 @contextlib.contextmanager
 def adapters_disabled(model):
     "Run `model` as its base network: peft `PeftModel.disable_adapter()` or diffusers' `disable_adapters()` (DDP wrappers unwrapped)."
@@ -83,13 +103,13 @@ def adapters_disabled(model):
         finally: model.enable_adapters()
     else: raise TypeError(f"{type(model).__name__} has no LoRA adapters to disable: pass a peft or diffusers-adapter model, or ref_model=")
 
-# %% ../nbs/03_dpo_loss.ipynb 26
+# %% ../nbs/03_dpo_loss.ipynb 31
 def default_model_call(model, noisy: torch.Tensor, timestep: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
     "Call a PartCrafter DiT: latents (B, P, T, C), timestep (B,) in [0, 1000], DINOv2 tokens (B, L, D)."
     out = model(noisy, timestep, encoder_hidden_states=cond, return_dict=False)
     return out[0] if isinstance(out, (tuple, list)) else out
 
-# %% ../nbs/03_dpo_loss.ipynb 27
+# %% ../nbs/03_dpo_loss.ipynb 32
 @dataclass
 class PreferenceBatchErrors:
     "Per-pair flow errors of the trained model and of the reference, and the inputs that produced them."
@@ -100,7 +120,7 @@ class PreferenceBatchErrors:
     timesteps: torch.Tensor
     noise: torch.Tensor
 
-# %% ../nbs/03_dpo_loss.ipynb 28
+# %% ../nbs/03_dpo_loss.ipynb 33
 def preference_forward(model, latent_w, latent_l, cond, generator=None, share_noise: bool = True, timestep_mode: str = "logit_normal",
                        timestep_mean: float = 0.0, timestep_std: float = 1.0, part_mask=None, with_reference: bool = True,
                        ref_model=None, model_call=default_model_call, timestep_scale: float = 1000.0) -> PreferenceBatchErrors:
@@ -119,3 +139,12 @@ def preference_forward(model, latent_w, latent_l, cond, generator=None, share_no
             ref = per_sample_flow_error(model_call(ref_model if ref_model is not None else model, noisy, tt * timestep_scale, cond2), target, mask2)
         ref_w, ref_l = ref.chunk(2)
     return PreferenceBatchErrors(*err.chunk(2), ref_w, ref_l, t, noise)
+
+# %% ../nbs/03_dpo_loss.ipynb 35
+def supervised_flow_error(model, latents, cond, generator=None, timestep_mean: float = 0.0, timestep_std: float = 1.0,
+                          part_mask=None, model_call=default_model_call, timestep_scale: float = 1000.0) -> torch.Tensor:
+    "Per-sample flow-matching error (B,) of `model` on clean `latents` (B, P, T, C) given image tokens `cond` (B, L, D)."
+    t = sample_flow_timesteps(latents.shape[0], generator, "logit_normal", timestep_mean, timestep_std).to(latents.device)
+    noise = torch.randn(latents.shape, generator=generator).to(latents)
+    pred = model_call(model, flow_noisy_latents(latents, noise, t), t * timestep_scale, cond)
+    return per_sample_flow_error(pred, flow_target(latents, noise), part_mask)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_evaluation.ipynb 2
 from __future__ import annotations
-import importlib.util, json, logging, math, time
+import importlib.util, itertools, json, logging, math, time
 from dataclasses import dataclass, asdict, field
 from pathlib import Path
 
@@ -12,6 +12,7 @@ import numpy as np
 import torch
 import trimesh
 from scipy import stats
+from scipy.spatial import cKDTree
 from tqdm.auto import tqdm
 
 from .penetration import score_scene, PenetrationInputError, load_scene_parts
@@ -20,8 +21,9 @@ from .pairs import atomic_write_text
 log = logging.getLogger(__name__)
 
 # %% auto 0
-__all__ = ['log', 'METRICS', 'GEOMETRY', 'paired_statistics', 'EvalConfig', 'sample_metrics', 'evaluate_model', 'per_scene',
-           'best_of_n', 'compare', 'write_report', 'check_eval_config', 'run_evaluation']
+__all__ = ['log', 'METRICS', 'GEOMETRY', 'paired_statistics', 'EvalConfig', 'part_overlap_iou', 'shape_indicators',
+           'sample_metrics', 'evaluate_model', 'per_scene', 'best_of_n', 'compare', 'write_report', 'check_eval_config',
+           'run_evaluation']
 
 # %% ../nbs/05_evaluation.ipynb 5
 def _bootstrap_ci(fn, n: int, n_boot: int, seed: int):
@@ -58,15 +60,45 @@ class EvalConfig:
     num_inference_steps: int = 50
     guidance_scale: float = 7.0
     octree_depth: int = 8
+    coarse_depth: int | None = 6          # mesh extraction refines from a 2^coarse_depth grid (None: dense); 5 is ~5x faster on CPU
     score_resolution: int = 64
     num_points: int = 10_000
     fscore_threshold: float = 0.1
     n_boot: int = 2000
     stats_seed: int = 0
     tagac: bool = True                    # also the reference definition (costly on dense meshes: exact distances to every triangle)
+    shape_indicators: bool = True         # PartCrafter's part-overlap IoU, part volumes, components per part, gaps between parts
     def __post_init__(self): self.seeds = tuple(int(s) for s in self.seeds)
 
-# %% ../nbs/05_evaluation.ipynb 12
+# %% ../nbs/05_evaluation.ipynb 13
+def part_overlap_iou(meshes, pitch: float = 2 / 64) -> dict:
+    """PartCrafter's overlap between parts: each part voxelised at `pitch` and filled (trimesh `voxelized(pitch).fill()`),
+    the mean (and max) IoU of the voxel sets over all pairs of parts; also each part's filled volume (voxels x pitch^3)."""
+    keys = []
+    for m in meshes:
+        if m is None or not len(m.faces): keys.append(np.zeros(0, np.int64)); continue
+        idx = np.round(m.voxelized(pitch).fill().points / pitch).astype(np.int64) + (1 << 20)   # voxel centres sit on multiples of pitch
+        keys.append(np.unique((idx[:, 0] << 42) | (idx[:, 1] << 21) | idx[:, 2]))
+    ious = []
+    for a, b in itertools.combinations(keys, 2):
+        union = len(a) + len(b) - (inter := len(np.intersect1d(a, b, assume_unique=True)))
+        ious.append(inter / union if union else 0.0)
+    return dict(iou_overlap=float(np.mean(ious)) if ious else 0.0, iou_overlap_max=float(max(ious)) if ious else 0.0,
+                part_volumes=[len(k) * pitch ** 3 for k in keys])
+
+def shape_indicators(meshes, num_points: int = 2000, seed: int = 0) -> dict:
+    "Connected components per part and the mean distance from each part's surface to the nearest other part's (sampled)."
+    from partcrafter_dpo.pretrain import sample_surface_points
+    comps = [int(m.body_count) if m is not None and len(m.faces) else 0 for m in meshes]
+    pts = [sample_surface_points(m, num_points, seed + i) for i, m in enumerate(meshes)]
+    gaps = []
+    for i, p in enumerate(pts):
+        others = [q for j, q in enumerate(pts) if j != i and len(q)]
+        if len(p) and others: gaps.append(float(cKDTree(np.concatenate(others)).query(p, k=1)[0].min()))
+    return dict(components=comps, components_per_part=float(np.mean(comps)) if comps else 0.0,
+                mean_part_gap=float(np.mean(gaps)) if gaps else None)
+
+# %% ../nbs/05_evaluation.ipynb 15
 def sample_metrics(pred_meshes, gt_meshes, cfg: EvalConfig) -> dict:
     "Penetration, geometry and part count of one generated sample against its ground truth (metres)."
     from partcrafter_dpo.pretrain import SceneNormalization, part_metrics
@@ -75,17 +107,25 @@ def sample_metrics(pred_meshes, gt_meshes, cfg: EvalConfig) -> dict:
     try:
         r = score_scene(list(pred_meshes), resolution=cfg.score_resolution)
         rec.update(status='scored', scene_penetration=r.scene_penetration, per_object_mean=float(np.mean(r.per_object)), dpo_score=r.dpo_score)
-        if cfg.tagac:
-            t = score_scene(list(pred_meshes), method='tagac', fit_to_workspace=True)
-            rec.update(tagac_scene_penetration=t.scene_penetration, tagac_dpo_score=t.dpo_score)
     except PenetrationInputError as e:
         rec.update(status='failed', error=f"{type(e).__name__}: {e}")
+    rec['tagac_status'] = 'skipped'                      # the reference scorer's own status: its failure never drops the volume scores
+    if cfg.tagac:
+        try:
+            t = score_scene(list(pred_meshes), method='tagac', fit_to_workspace=True)
+            rec.update(tagac_status='scored', tagac_scene_penetration=t.scene_penetration, tagac_dpo_score=t.dpo_score)
+        except PenetrationInputError as e:
+            rec.update(tagac_status='failed', tagac_error=f"{type(e).__name__}: {e}")
     gt_unit = SceneNormalization.fit(gt_meshes).apply(gt_meshes)
     g = part_metrics([m if m is not None else trimesh.Trimesh() for m in pred_meshes], gt_unit, cfg.num_points, cfg.fscore_threshold)
-    rec.update(chamfer=g['chamfer'], fscore=g['fscore'], scene_chamfer=g['scene_chamfer'], scene_fscore=g['scene_fscore'])
+    rec.update(chamfer=g['chamfer'], fscore=g['fscore'], scene_chamfer=g['scene_chamfer'], scene_fscore=g['scene_fscore'],
+               chamfer_sum=2 * g['chamfer'], scene_chamfer_sum=2 * g['scene_chamfer'])     # PartCrafter's convention: the sum of both directions
+    if cfg.shape_indicators:
+        parts = [m if m is not None else trimesh.Trimesh() for m in pred_meshes]
+        rec.update(part_overlap_iou(parts), **shape_indicators(parts))
     return rec
 
-# %% ../nbs/05_evaluation.ipynb 14
+# %% ../nbs/05_evaluation.ipynb 17
 def _sample_path(out, name, scene_id, seed): return Path(out) / 'samples' / name / f"{scene_id}_{seed:03d}.json"
 
 def _activate(pipe, adapter):
@@ -109,7 +149,7 @@ def evaluate_model(pipe, dataset, out, name: str, adapter: str | None, cfg: Eval
         emb = pipe.encode_image(scene.image).float()
         t0 = time.perf_counter()
         lat = sample_candidates(pipe, emb, scene.num_parts, cfg.seeds, cfg.num_inference_steps, cfg.guidance_scale)
-        meshes = pipe.decode_latents(lat, octree_depth=cfg.octree_depth)
+        meshes = pipe.decode_latents(lat, octree_depth=cfg.octree_depth, coarse_depth=cfg.coarse_depth)
         dt = (time.perf_counter() - t0) / len(cfg.seeds)
         for s, p, m in zip(cfg.seeds, paths, meshes):
             rec = dict(model=name, scene_id=sid, seed=s, seconds=dt, **sample_metrics(m, scene.parts, cfg))
@@ -119,7 +159,7 @@ def evaluate_model(pipe, dataset, out, name: str, adapter: str | None, cfg: Eval
             atomic_write_text(p, json.dumps(rec)); records.append(rec)
     return records
 
-# %% ../nbs/05_evaluation.ipynb 16
+# %% ../nbs/05_evaluation.ipynb 19
 def per_scene(records, key: str) -> dict:
     "scene id -> mean of `key` over the scored samples of that scene."
     out = {}
@@ -134,7 +174,7 @@ def best_of_n(records) -> list:
         if r.get('status') == 'scored' and (r['scene_id'] not in best or r['dpo_score'] < best[r['scene_id']]['dpo_score']): best[r['scene_id']] = r
     return [dict(r, model='best_of_n') for r in best.values()]
 
-# %% ../nbs/05_evaluation.ipynb 17
+# %% ../nbs/05_evaluation.ipynb 20
 METRICS = ('scene_penetration', 'per_object_mean', 'dpo_score', 'tagac_scene_penetration', 'tagac_dpo_score')
 GEOMETRY = ('chamfer', 'fscore')
 
@@ -152,7 +192,7 @@ def compare(base_records, model_records, cfg: EvalConfig) -> dict:
         out[k] = float(np.mean(vals)) if vals else float('nan')
     return out
 
-# %% ../nbs/05_evaluation.ipynb 19
+# %% ../nbs/05_evaluation.ipynb 22
 def _fig_paired(base, models, key, path):
     import matplotlib; import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 3, figsize=(14, 4))
@@ -181,7 +221,7 @@ def _fig_by_parts(base, models, key, path):
     ax.set_xticks(np.arange(len(counts)) + w * (len(names) - 1) / 2, [str(c) for c in counts]); ax.set_xlabel('parts in the scene'); ax.set_ylabel(key); ax.legend(fontsize=8)
     fig.tight_layout(); fig.savefig(path, dpi=100); plt.close(fig)
 
-# %% ../nbs/05_evaluation.ipynb 20
+# %% ../nbs/05_evaluation.ipynb 23
 def _render_sample(glb, size=(320, 320)):
     import pyvista as pv
     from partcrafter_dpo.penetration import PART_COLORS
@@ -203,7 +243,7 @@ def _fig_gallery(out, base, recs, name, key, path, k=3):
             ax.set_title(f"{model} {r['scene_id'][-5:]}/s{r['seed']}: {rr[key]:.3f}", fontsize=8)
     fig.tight_layout(); fig.savefig(path, dpi=90); plt.close(fig); return True
 
-# %% ../nbs/05_evaluation.ipynb 21
+# %% ../nbs/05_evaluation.ipynb 24
 def _fmt_row(name, c):
     def f(k):
         s = c.get(k)
@@ -237,7 +277,7 @@ def write_report(out, base_records, model_records: dict, cfg: EvalConfig, galler
     atomic_write_text(out / 'report.md', "\n".join(lines) + "\n")
     return metrics
 
-# %% ../nbs/05_evaluation.ipynb 23
+# %% ../nbs/05_evaluation.ipynb 26
 def check_eval_config(out, cfg: EvalConfig):
     "Write `out/eval_config.json`, or raise if the folder holds samples made with other settings."
     f = Path(out) / 'eval_config.json'
@@ -249,7 +289,7 @@ def check_eval_config(out, cfg: EvalConfig):
             raise ValueError(f"{f}: the cached samples were made with other settings {diff} (cached, requested); use another output folder")
     else: atomic_write_text(f, json.dumps(asdict(cfg), indent=1))
 
-# %% ../nbs/05_evaluation.ipynb 24
+# %% ../nbs/05_evaluation.ipynb 27
 def run_evaluation(pipe, dataset, out, adapters: dict | None = None, cfg: EvalConfig = EvalConfig(), scene_ids=None, progress: bool = True,
                    report: bool = True) -> dict | None:
     "Base model and every adapter (name -> peft folder) on the same scenes and seeds; writes the report under `out` (unless `report` is False)."

@@ -15,14 +15,15 @@ from tqdm.auto import tqdm
 
 import partcrafter_dpo
 from .penetration import score_scene, PenetrationInputError
-from .pairs import PairConfig, write_preference_pairs, atomic_write_text, COMPLETE_MARKER, DPODataError
+from .pairs import PairConfig, write_preference_pairs, atomic_write_text, COMPLETE_MARKER, DPODataError, GEOMETRY_FILE, GT_LATENTS_FILE
 from .kitchen import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 
 # %% auto 0
-__all__ = ['log', 'GenerationConfig', 'model_fingerprint', 'write_candidate', 'SceneResult', 'RunSummary',
-           'PartCrafterDPODataCreator', 'sample_candidates', 'generate_scene', 'run']
+__all__ = ['log', 'GenerationConfig', 'model_fingerprint', 'ground_truth_unit_frame', 'candidate_geometry', 'encode_ground_truth',
+           'write_candidate', 'SceneResult', 'RunSummary', 'PartCrafterDPODataCreator', 'sample_candidates',
+           'generate_scene', 'run']
 
 # %% ../nbs/01_generation.ipynb 5
 @dataclass
@@ -33,19 +34,25 @@ class GenerationConfig:
     guidance_scale: float = 7.0
     num_tokens: int | None = None          # None: the pipeline's default
     octree_depth: int = 8                  # mesh extraction grid 2^depth
+    coarse_depth: int | None = 6           # refine from a 2^coarse_depth grid (None: dense); 5 is ~5x faster on CPU, keeps every part
     score_method: str = 'volume'
     score_resolution: int = 64
     also_tagac: bool = False               # also store the reference definition (scene fitted into the workspace; ~1 s per candidate on CPU)
+    geometry_points: int = 2000            # surface points per part for each candidate's Chamfer / F-score to the ground truth (0: none)
+    gt_latents: bool = True                # VAE-encode the ground-truth parts into gt_latents.pt (the anchor of train's gt_weight)
 
     def __post_init__(self):
         self.seeds = tuple(int(s) for s in self.seeds)
         if not self.seeds: raise ValueError("seeds must not be empty")
         if len(set(self.seeds)) != len(self.seeds): raise ValueError(f"duplicate seeds {self.seeds}")
         if min(self.seeds) < 0 or max(self.seeds) > 999: raise ValueError(f"seeds must be in 0..999 (folder names 000..999), got {self.seeds}")
+        if self.geometry_points < 0: raise ValueError(f"geometry_points must be >= 0, got {self.geometry_points}")
 
     def sampler_settings(self) -> dict:
-        "The settings that determine a candidate (the seed aside)."
-        d = asdict(self); d.pop('seeds'); return d
+        "The settings that determine a candidate (the seed aside; what is measured about it is not among them)."
+        d = asdict(self)
+        for k in ('seeds', 'geometry_points', 'gt_latents'): d.pop(k)
+        return d
 
 # %% ../nbs/01_generation.ipynb 8
 @torch.no_grad()
@@ -75,29 +82,61 @@ def _score(meshes, cfg: GenerationConfig) -> dict:
         report['tagac'] = dict(scene_penetration=t.scene_penetration, per_object=t.per_object, dpo_score=t.dpo_score)
     return dict(status='scored', **report)
 
-# %% ../nbs/01_generation.ipynb 12
-def write_candidate(scene_dir: Path, seed: int, latents: torch.Tensor, meshes, cfg: GenerationConfig, info: dict) -> dict:
-    "Score and write one seed folder atomically; a candidate that cannot be scored is written as failed, with its error."
+# %% ../nbs/01_generation.ipynb 13
+def ground_truth_unit_frame(gt_meshes) -> list:
+    "The ground-truth parts mapped into the generator's [-1, 1] frame (the scene normalisation of pretraining and evaluation)."
+    from partcrafter_dpo.pretrain import SceneNormalization
+    return SceneNormalization.fit(gt_meshes).apply(gt_meshes)
+
+def candidate_geometry(meshes, gt_unit, report: dict | None = None, num_points: int = 2000) -> dict:
+    """A candidate's shape against its scene's ground truth `gt_unit` (both in the unit frame): matched-part Chamfer and
+    F-score@0.1, part volumes from the scorer's cells (None when it could not score), connected components per part."""
+    from partcrafter_dpo.pretrain import part_metrics
+    parts = [m if m is not None else trimesh.Trimesh() for m in meshes]
+    g = part_metrics(parts, gt_unit, num_points)
+    vols = None
+    if report is not None and report.get('status', 'scored') == 'scored' and report.get('part_cells') is not None:
+        vols = [float(c) * float(report['grid']['spacing']) ** 3 for c in report['part_cells']]
+    return dict(chamfer=g['chamfer'], fscore=g['fscore'], part_chamfer=g['part_chamfer'], num_points=num_points,
+                part_volumes=vols, total_volume=None if vols is None else float(sum(vols)),
+                components=[int(m.body_count) if len(m.faces) else 0 for m in parts])
+
+@torch.no_grad()
+def encode_ground_truth(vae, gt_unit, num_tokens: int, num_points: int = 4096, seed: int = 0) -> torch.Tensor:
+    "Posterior means (P, T, C), float32 on the CPU, of the ground-truth parts `gt_unit` under `vae`: the latents to anchor to."
+    from partcrafter_dpo.pretrain import sample_surface_points
+    surf = np.stack([sample_surface_points(m, num_points, seed + i, normals=True) for i, m in enumerate(gt_unit)])
+    gen = torch.Generator(vae.device).manual_seed(seed)
+    return vae.encode(torch.as_tensor(surf, dtype=torch.float32, device=vae.device), num_tokens, generator=gen).latent_dist.mean.float().cpu()
+
+# %% ../nbs/01_generation.ipynb 15
+def write_candidate(scene_dir: Path, seed: int, latents: torch.Tensor, meshes, cfg: GenerationConfig, info: dict, gt_unit=None) -> dict:
+    """Score and write one seed folder atomically; a candidate that cannot be scored is written as failed, with its error.
+    With the ground truth `gt_unit` (unit frame) and `cfg.geometry_points`, also its `geometry.json`."""
     final, tmp = scene_dir / f"{seed:03d}", scene_dir / f".{seed:03d}.partial"
     if tmp.exists(): shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     t = time.perf_counter()
     try: analysis = _score(meshes, cfg)
     except PenetrationInputError as e: analysis = dict(status='failed', error=f"{type(e).__name__}: {e}")
-    info = dict(info, seed=seed, status=analysis['status'], timings=dict(info.get('timings', {}), score_s=round(time.perf_counter() - t, 4)))
+    score_s = round(time.perf_counter() - t, 4)
+    geometry = candidate_geometry(meshes, gt_unit, analysis, cfg.geometry_points) if gt_unit is not None and cfg.geometry_points else None
+    info = dict(info, seed=seed, status=analysis['status'],
+                timings=dict(info.get('timings', {}), score_s=score_s, geometry_s=round(time.perf_counter() - t - score_s, 4)))
     for i, m in enumerate(meshes):
         if m is not None and len(m.faces): m.export(tmp / f"pred_obj_{i}.ply", file_type='ply', encoding='binary')
     ok = [m for m in meshes if m is not None and len(m.faces)]
     if ok: (tmp / 'pred_merged.glb').write_bytes(_merged_glb(ok))
     torch.save(latents.detach().cpu().float().contiguous(), tmp / 'latent_features.pt')
     (tmp / 'penetration_analysis.json').write_text(json.dumps(analysis, indent=1))
+    if geometry is not None: (tmp / GEOMETRY_FILE).write_text(json.dumps(geometry, indent=1))
     (tmp / 'seed_info.json').write_text(json.dumps(info, indent=1))
     (tmp / COMPLETE_MARKER).write_text('')
     if final.exists(): shutil.rmtree(final)
     tmp.rename(final)
     return analysis
 
-# %% ../nbs/01_generation.ipynb 14
+# %% ../nbs/01_generation.ipynb 17
 @dataclass
 class SceneResult:
     "What happened to one scene."
@@ -119,7 +158,7 @@ class RunSummary:
         return c
     def __repr__(self): return f"RunSummary({self.counts()}, pairs={sum(r.num_pairs for r in self.results)})"
 
-# %% ../nbs/01_generation.ipynb 15
+# %% ../nbs/01_generation.ipynb 18
 class PartCrafterDPODataCreator:
     "Generate, score and pair seeded candidates for every scene of a messy-kitchen dataset, resumably."
     def __init__(self, pipeline, dataset, out_dir, seeds=(0, 1, 2, 3), config: GenerationConfig | None = None,
@@ -141,7 +180,7 @@ class PartCrafterDPODataCreator:
     def settings(self) -> dict:
         return dict(sampler=self.cfg.sampler_settings(), model_id=self.model_id, model_fingerprint=self.fingerprint)
 
-# %% ../nbs/01_generation.ipynb 17
+# %% ../nbs/01_generation.ipynb 20
 def _read_json(path: Path):
     try: return json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as e: raise DPODataError(f"{path}: unreadable ({e})") from e
@@ -155,12 +194,14 @@ def _pending_seeds(self, d: Path) -> list:
         info = _read_json(sd / 'seed_info.json')
         if int(info.get('seed', -1)) != s: raise DPODataError(f"{sd / 'seed_info.json'}: says seed {info.get('seed')}, folder is seed {s}")
         got = {k: info.get(k) for k in want}
+        if isinstance(got.get('sampler'), dict):                            # settings added later count with the value they had then
+            got['sampler'] = {k: got['sampler'].get(k, v) for k, v in GenerationConfig().sampler_settings().items()}
         if got != want: raise DPODataError(f"{sd / 'seed_info.json'}: made with other settings or another model {got}, this run has {want}; "
                                            "use a new --out folder or delete the scene folder")
     return pending
 PartCrafterDPODataCreator._pending_seeds = _pending_seeds
 
-# %% ../nbs/01_generation.ipynb 19
+# %% ../nbs/01_generation.ipynb 22
 def _write_scene_inputs(self, scene, d: Path):
     d.mkdir(parents=True, exist_ok=True)
     if not (d / 'input_image.jpg').exists():
@@ -174,34 +215,43 @@ def _write_scene_inputs(self, scene, d: Path):
     return feats[:1]
 PartCrafterDPODataCreator._write_scene_inputs = _write_scene_inputs
 
-# %% ../nbs/01_generation.ipynb 20
+# %% ../nbs/01_generation.ipynb 23
 def sample_candidates(pipe, image_embeds, num_parts: int, seeds, num_inference_steps: int, guidance_scale: float, num_tokens=None) -> torch.Tensor:
     "Clean latents (len(seeds), P, T, C) of one image's DINOv2 tokens (1, L, D): one CPU generator per seed, all seeds in one batch."
     gens = [torch.Generator(device='cpu').manual_seed(int(s)) for s in seeds]
     return pipe.sample_latents(image_embeds.expand(len(gens), -1, -1).to(pipe.device), num_parts, num_tokens, num_inference_steps,
                                guidance_scale, generator=gens)
 
+def _write_ground_truth_latents(self, d: Path, gt_unit):
+    "`gt_latents.pt` of a scene folder: its ground-truth parts under the pipeline's VAE (written atomically)."
+    _atomic_torch_save(encode_ground_truth(self.pipe.vae, gt_unit, int(self.cfg.num_tokens or self.pipe.config.num_tokens)), d / GT_LATENTS_FILE)
+PartCrafterDPODataCreator._write_ground_truth_latents = _write_ground_truth_latents
+
 def generate_scene(self, scene) -> SceneResult:
     "Generate, score and pair one scene (resuming what is there)."
     d = self.scene_dir(scene.scene_id)
     meta_path = d / 'scene_metadata.json'
     pending = self._pending_seeds(d) if d.exists() else list(self.cfg.seeds)
+    needs_gt = self.cfg.gt_latents and not (d / GT_LATENTS_FILE).exists()
     if not pending and meta_path.exists() and _read_json(meta_path).get('status') == 'complete':
+        if needs_gt: self._write_ground_truth_latents(d, ground_truth_unit_frame(scene.parts))   # older data: add the anchor
         return SceneResult(scene.scene_id, 'skipped')
     for p in d.glob('.*.partial'): shutil.rmtree(p)
     embeds = self._write_scene_inputs(scene, d)
+    gt_unit = ground_truth_unit_frame(scene.parts) if self.cfg.geometry_points or needs_gt else None
+    if needs_gt: self._write_ground_truth_latents(d, gt_unit)
     if pending:
         t0 = time.perf_counter()
         latents = sample_candidates(self.pipe, embeds, scene.num_parts, self.cfg.seeds, self.cfg.num_inference_steps,
                                     self.cfg.guidance_scale, self.cfg.num_tokens)
         t1 = time.perf_counter()
         todo = [i for i, s in enumerate(self.cfg.seeds) if s in pending]
-        meshes = self.pipe.decode_latents(latents[todo], octree_depth=self.cfg.octree_depth)
+        meshes = self.pipe.decode_latents(latents[todo], octree_depth=self.cfg.octree_depth, coarse_depth=self.cfg.coarse_depth)
         t2 = time.perf_counter()
         for k, i in enumerate(todo):
             info = dict(self.settings(), package_version=partcrafter_dpo.__version__, scene_id=scene.scene_id, num_parts=scene.num_parts,
                         batch_seeds=list(self.cfg.seeds), timings=dict(sample_batch_s=round(t1 - t0, 4), decode_s=round((t2 - t1) / len(todo), 4)))
-            write_candidate(d, self.cfg.seeds[i], latents[i], meshes[k], self.cfg, info)
+            write_candidate(d, self.cfg.seeds[i], latents[i], meshes[k], self.cfg, info, gt_unit)
     pairs = write_preference_pairs(d, self.pair_config)
     atomic_write_text(meta_path, json.dumps(dict(scene_id=scene.scene_id, num_parts=scene.num_parts, seeds=list(self.cfg.seeds),
                                                  status='complete', num_pairs=len(pairs), source_glb=str(scene.paths.glb),
@@ -210,7 +260,7 @@ def generate_scene(self, scene) -> SceneResult:
     return SceneResult(scene.scene_id, 'complete', pending, len(pairs))
 PartCrafterDPODataCreator.generate_scene = generate_scene
 
-# %% ../nbs/01_generation.ipynb 22
+# %% ../nbs/01_generation.ipynb 25
 def run(self, scene_ids=None, keep_going: bool = True, progress: bool = True) -> RunSummary:
     "Process this process's scenes (or `scene_ids`); returns a `RunSummary`."
     ids = self.my_scene_ids() if scene_ids is None else list(scene_ids)

@@ -14,9 +14,10 @@ from torch.utils.data import Dataset, Sampler
 from .kitchen import atomic_write_bytes
 
 # %% auto 0
-__all__ = ['COMPLETE_MARKER', 'Candidate', 'PreferencePair', 'PairConfig', 'build_pairs', 'DPODataError', 'atomic_write_text',
-           'seed_dirs', 'read_candidates', 'write_preference_pairs', 'make_fake_dpo_scene', 'PartCrafterDPODataset',
-           'collate_pairs', 'PartCountBatchSampler']
+__all__ = ['PAIR_RULES', 'COMPLETE_MARKER', 'GEOMETRY_FILE', 'GT_LATENTS_FILE', 'Candidate', 'PreferencePair', 'PairConfig',
+           'build_pairs', 'DPODataError', 'atomic_write_text', 'seed_dirs', 'read_candidates', 'scene_pairs',
+           'write_preference_pairs', 'make_fake_dpo_scene', 'PartCrafterDPODataset', 'collate_pairs',
+           'PartCountBatchSampler']
 
 # %% ../nbs/02_pairs.ipynb 5
 @dataclass(frozen=True)
@@ -24,6 +25,9 @@ class Candidate:
     "One generated candidate of a scene: its seed and its score (lower is better)."
     seed: int
     score: float
+    chamfer: float | None = None          # mean matched-part Chamfer to the scene's ground truth (geometry.json), if measured
+    volume: float | None = None           # total part volume (scorer cells x cell volume)
+    components: float | None = None       # mean connected components per part
 
 @dataclass(frozen=True)
 class PreferencePair:
@@ -45,29 +49,59 @@ class PairConfig:
     max_pairs: int | None = 6               # per scene, largest gaps first (None: all)
     weighting: str = "gap"                  # "gap": min(1, gap / weight_scale); "uniform": 1
     weight_scale: float = 0.1
+    geometry_weight: float = 0.0            # rank by score + geometry_weight x Chamfer to the ground truth (combined preference)
+    max_chamfer_ratio: float | None = None  # keep a pair only if winner Chamfer <= ratio x loser Chamfer
+    min_volume_ratio: float | None = None   # keep a pair only if winner part volume >= ratio x loser part volume
+    max_extra_components: float | None = None  # keep a pair only if winner components per part <= loser's + this
 
     def __post_init__(self):
         if self.mode not in ('gap', 'threshold'): raise ValueError(f"unknown pair mode {self.mode!r}: use 'gap' or 'threshold'")
         if self.weighting not in ('gap', 'uniform'): raise ValueError(f"unknown weighting {self.weighting!r}: use 'gap' or 'uniform'")
         if self.min_diff < 0 or self.weight_scale <= 0: raise ValueError("min_diff must be >= 0 and weight_scale > 0")
+        if self.geometry_weight < 0: raise ValueError("geometry_weight must be >= 0")
+
+    def geometry_rules(self) -> list:
+        "Names of the rules that need each candidate's geometry (`geometry.json`)."
+        return [k for k in ('geometry_weight', 'max_chamfer_ratio', 'min_volume_ratio', 'max_extra_components') if getattr(self, k)]
 
 # %% ../nbs/02_pairs.ipynb 7
-def build_pairs(candidates, config: PairConfig = PairConfig()) -> list:
-    "Preference pairs among one scene's candidates under `config`."
-    cands = sorted(candidates, key=lambda c: (c.score, c.seed))
+PAIR_RULES = ('chamfer', 'volume', 'components')
+
+def _rank(c: Candidate, config: PairConfig) -> float:
+    return c.score + config.geometry_weight * c.chamfer if config.geometry_weight else c.score
+
+def _geometry_veto(w: Candidate, l: Candidate, config: PairConfig):
+    "The first geometry rule that drops the pair (winner `w`, loser `l`), or None."
+    if config.max_chamfer_ratio is not None and w.chamfer > config.max_chamfer_ratio * l.chamfer: return 'chamfer'
+    if config.min_volume_ratio is not None and w.volume < config.min_volume_ratio * l.volume: return 'volume'
+    if config.max_extra_components is not None and w.components > l.components + config.max_extra_components: return 'components'
+    return None
+
+def build_pairs(candidates, config: PairConfig = PairConfig(), counts: dict | None = None) -> list:
+    """Preference pairs among one scene's candidates under `config`. `counts` (a dict), when given, accumulates how
+    many pairs the score rule made (`scored`), how many each geometry rule dropped, and how many were kept."""
+    cands = sorted(candidates, key=lambda c: (_rank(c, config) if c.chamfer is not None or not config.geometry_weight else c.score, c.seed))
     if len({c.seed for c in cands}) != len(cands): raise ValueError(f"duplicate seeds among candidates {[c.seed for c in cands]}")
     if any(not math.isfinite(c.score) for c in cands): raise ValueError(f"non-finite score among candidates {cands}")
+    need = config.geometry_rules()
+    if need and any(c.chamfer is None or c.volume is None or c.components is None for c in cands):
+        raise ValueError(f"pair rules {need} need each candidate's geometry (Chamfer, volume, components), which these candidates lack")
+    counts = counts if counts is not None else {}
     pairs = []
-    for w, l in itertools.combinations(cands, 2):                     # w.score <= l.score
-        gap = l.score - w.score
+    for w, l in itertools.combinations(cands, 2):                     # rank(w) <= rank(l)
+        gap = _rank(l, config) - _rank(w, config)
         ok = gap >= config.min_diff and gap > 0 if config.mode == 'gap' else w.score < config.penetration_threshold <= l.score
-        if ok:
-            weight = 1.0 if config.weighting == 'uniform' else min(1.0, gap / config.weight_scale)
-            pairs.append(PreferencePair(w.seed, l.seed, w.score, l.score, gap, weight))
+        if not ok: continue
+        counts['scored'] = counts.get('scored', 0) + 1
+        if (rule := _geometry_veto(w, l, config)) is not None: counts[rule] = counts.get(rule, 0) + 1; continue
+        weight = 1.0 if config.weighting == 'uniform' else min(1.0, gap / config.weight_scale)
+        pairs.append(PreferencePair(w.seed, l.seed, w.score, l.score, gap, weight))
     pairs.sort(key=lambda p: (-p.gap, p.winner_seed, p.loser_seed))
-    return pairs[:config.max_pairs] if config.max_pairs is not None else pairs
+    pairs = pairs[:config.max_pairs] if config.max_pairs is not None else pairs
+    counts['kept'] = counts.get('kept', 0) + len(pairs)
+    return pairs
 
-# %% ../nbs/02_pairs.ipynb 12
+# %% ../nbs/02_pairs.ipynb 14
 COMPLETE_MARKER = '.complete'
 
 class DPODataError(ValueError):
@@ -81,7 +115,18 @@ def seed_dirs(scene_dir) -> list:
     "The seed folders of a scene folder, in seed order."
     return sorted((p for p in Path(scene_dir).iterdir() if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name))
 
-# %% ../nbs/02_pairs.ipynb 13
+# %% ../nbs/02_pairs.ipynb 15
+GEOMETRY_FILE = 'geometry.json'
+
+def _candidate_geometry(seed_dir: Path) -> dict:
+    "Chamfer, total volume and components per part of a candidate, from its `geometry.json` (empty if there is none)."
+    f = seed_dir / GEOMETRY_FILE
+    if not f.exists(): return {}
+    g = json.loads(f.read_text())
+    comps = g.get('components') or [0]
+    return dict(chamfer=float(g['chamfer']), volume=float(g['total_volume']) if g.get('total_volume') is not None else None,
+                components=float(sum(comps) / len(comps)))
+
 def read_candidates(scene_dir, score_key: str = 'dpo_score', with_failed: bool = False):
     "Scored candidates of a scene folder (and, with `with_failed`, the seeds that could not be scored); raises `DPODataError` for unfinished or inconsistent seed folders."
     scene_dir = Path(scene_dir); out, failed = [], []
@@ -93,21 +138,34 @@ def read_candidates(scene_dir, score_key: str = 'dpo_score', with_failed: bool =
         report = json.loads((d / 'penetration_analysis.json').read_text())
         if report.get('status', 'scored') == 'failed': failed.append(int(info['seed'])); continue
         if score_key not in report: raise DPODataError(f"{d / 'penetration_analysis.json'}: no key {score_key!r}")
-        out.append(Candidate(int(info['seed']), float(report[score_key])))
+        out.append(Candidate(int(info['seed']), float(report[score_key]), **_candidate_geometry(d)))
     return (out, failed) if with_failed else out
+
+def scene_pairs(scene_dir, config: PairConfig = PairConfig(), score_key: str = 'dpo_score', counts: dict | None = None):
+    "(pairs, failed seeds) of a scene folder under `config`; `DPODataError` names the folder when a rule needs geometry it lacks."
+    cands, failed = read_candidates(scene_dir, score_key, with_failed=True)
+    try: return build_pairs(cands, config, counts), failed
+    except ValueError as e:
+        if 'geometry' not in str(e): raise
+        raise DPODataError(f"{scene_dir}: {e}; this data was made without geometry.json (make it again with create-data into a new --out, "
+                           "or leave the pair filters off)") from None
 
 def write_preference_pairs(scene_dir, config: PairConfig = PairConfig(), score_key: str = 'dpo_score') -> list:
     "Build a scene's pairs from its seed folders and write `preference_pairs.json` (failed candidates are listed, not paired)."
-    cands, failed = read_candidates(scene_dir, score_key, with_failed=True)
-    pairs = build_pairs(cands, config)
+    counts = {}
+    pairs, failed = scene_pairs(scene_dir, config, score_key, counts)
     atomic_write_text(Path(scene_dir) / 'preference_pairs.json',
-                      json.dumps(dict(score_key=score_key, config=asdict(config), failed_seeds=failed, pairs=[asdict(p) for p in pairs]), indent=1))
+                      json.dumps(dict(score_key=score_key, config=asdict(config), failed_seeds=failed, rule_counts=counts,
+                                      pairs=[asdict(p) for p in pairs]), indent=1))
     return pairs
 
-# %% ../nbs/02_pairs.ipynb 15
+# %% ../nbs/02_pairs.ipynb 17
+GT_LATENTS_FILE = 'gt_latents.pt'
+
 def make_fake_dpo_scene(root, scene_id: str, scores, num_parts: int = 2, tokens: int = 8, channels: int = 4, cond_shape=(5, 6),
-                        views: int = 1, seed: int = 0):
-    "A scene folder in the dpo_data layout with random latents and features and the given scores (tests and examples)."
+                        views: int = 1, seed: int = 0, geometry=None, gt_latents: bool = False):
+    """A scene folder in the dpo_data layout with random latents and features and the given scores (tests and examples);
+    `geometry`: one dict per seed written as its `geometry.json`; `gt_latents`: also a random `gt_latents.pt`."""
     g = torch.Generator().manual_seed(seed)
     d = Path(root) / f"{scene_id}_combined"; d.mkdir(parents=True, exist_ok=True)
     feats = torch.randn(views, *cond_shape, generator=g)
@@ -117,15 +175,19 @@ def make_fake_dpo_scene(root, scene_id: str, scores, num_parts: int = 2, tokens:
         torch.save(torch.randn(num_parts, tokens, channels, generator=g), sd / 'latent_features.pt')
         (sd / 'seed_info.json').write_text(json.dumps(dict(seed=s)))
         (sd / 'penetration_analysis.json').write_text(json.dumps(dict(dpo_score=score, scene_penetration=score)))
+        if geometry is not None: (sd / GEOMETRY_FILE).write_text(json.dumps(geometry[s]))
         (sd / COMPLETE_MARKER).write_text('')
+    if gt_latents: torch.save(torch.randn(num_parts, tokens, channels, generator=g), d / GT_LATENTS_FILE)
     (d / 'scene_metadata.json').write_text(json.dumps(dict(scene_id=scene_id, num_parts=num_parts, status='complete')))
     return d
 
-# %% ../nbs/02_pairs.ipynb 18
+# %% ../nbs/02_pairs.ipynb 20
 class PartCrafterDPODataset(Dataset):
     "Preference pairs of a dpo_data folder as training items."
-    def __init__(self, root, scene_ids=None, penetration_threshold: float | None = None, multiview: bool = True, seed: int = 0):
-        self.root, self.multiview, self.seed = Path(root), multiview, seed
+    def __init__(self, root, scene_ids=None, penetration_threshold: float | None = None, multiview: bool = True, seed: int = 0,
+                 pair_config: PairConfig | dict | None = None, with_gt: bool = False):
+        self.root, self.multiview, self.seed, self.with_gt = Path(root), multiview, seed, with_gt
+        if isinstance(pair_config, dict): pair_config = PairConfig(**pair_config)
         if not self.root.is_dir(): raise DPODataError(f"{self.root}: no such dpo_data folder")
         dirs = sorted(p for p in self.root.iterdir() if p.is_dir() and p.name.endswith('_combined'))
         if scene_ids is not None:
@@ -133,12 +195,18 @@ class PartCrafterDPODataset(Dataset):
             missing = want - {p.name for p in dirs}
             if missing: raise DPODataError(f"{self.root}: scenes not found: {sorted(missing)[:5]}")
             dirs = [p for p in dirs if p.name in want]
-        self.items = []
+        self.items, self.rule_counts = [], {}
         for d in dirs:
-            f = d / 'preference_pairs.json'
-            if not f.exists(): raise DPODataError(f"{d}: no preference_pairs.json; run write_preference_pairs (or create-data) first")
-            for p in json.loads(f.read_text())['pairs']:
+            if pair_config is not None: pairs = [asdict(p) for p in scene_pairs(d, pair_config, counts=self.rule_counts)[0]]
+            else:
+                f = d / 'preference_pairs.json'
+                if not f.exists(): raise DPODataError(f"{d}: no preference_pairs.json; run write_preference_pairs (or create-data) first")
+                pairs = json.loads(f.read_text())['pairs']
+            for p in pairs:
                 if penetration_threshold is None or p['winner_score'] < penetration_threshold: self.items.append((d, PreferencePair(**p)))
+            if with_gt and pairs and not (d / GT_LATENTS_FILE).exists():
+                raise DPODataError(f"{d / GT_LATENTS_FILE}: missing; the ground-truth anchor (gt_weight) needs it: make the data with "
+                                   "this version's create-data (it writes gt_latents.pt), or set gt_weight=0")
         self._num_parts = {}
 
     def __len__(self): return len(self.items)
@@ -161,11 +229,16 @@ class PartCrafterDPODataset(Dataset):
         if cond.ndim == 3:
             view = random.Random(hash((self.seed, i)) & 0xFFFFFFFF).randrange(cond.shape[0]) if self.multiview else 0
             cond = cond[view]
-        return dict(latent_win=lw.float(), latent_lose=ll.float(), cond=cond.float(), num_parts=lw.shape[0], weight=p.weight,
+        item = dict(latent_win=lw.float(), latent_lose=ll.float(), cond=cond.float(), num_parts=lw.shape[0], weight=p.weight,
                     score_win=p.winner_score, score_lose=p.loser_score, scene_id=d.name[:-len('_combined')],
                     winner_seed=p.winner_seed, loser_seed=p.loser_seed)
+        if self.with_gt:
+            gt = self._load(d / GT_LATENTS_FILE)
+            if gt.shape != lw.shape: raise DPODataError(f"{d / GT_LATENTS_FILE}: shape {tuple(gt.shape)}, the candidates' latents are {tuple(lw.shape)}")
+            item['latent_gt'] = gt.float()
+        return item
 
-# %% ../nbs/02_pairs.ipynb 20
+# %% ../nbs/02_pairs.ipynb 22
 def collate_pairs(items: list) -> dict:
     "Stack items, padding the part axis to the largest scene; `part_mask` (B, P) marks real parts."
     P = max(it['num_parts'] for it in items)
@@ -174,11 +247,12 @@ def collate_pairs(items: list) -> dict:
                cond=torch.stack([it['cond'] for it in items]),
                part_mask=torch.stack([torch.arange(P) < it['num_parts'] for it in items]),
                num_parts=torch.tensor([it['num_parts'] for it in items]))
+    if 'latent_gt' in items[0]: out['latent_gt'] = torch.stack([pad(it['latent_gt']) for it in items])
     for k in ('weight', 'score_win', 'score_lose'): out[k] = torch.tensor([float(it[k]) for it in items])
     for k in ('scene_id', 'winner_seed', 'loser_seed'): out[k] = [it[k] for it in items]
     return out
 
-# %% ../nbs/02_pairs.ipynb 21
+# %% ../nbs/02_pairs.ipynb 23
 class PartCountBatchSampler(Sampler):
     "Batches of indices with equal part count, shuffled per epoch with `seed + epoch`; `set_epoch` like DistributedSampler."
     def __init__(self, dataset, batch_size: int, shuffle: bool = True, drop_last: bool = False, seed: int = 0):

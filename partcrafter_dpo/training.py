@@ -13,17 +13,17 @@ import torch
 import yaml
 from tqdm.auto import tqdm
 
-from .pairs import PartCrafterDPODataset, PartCountBatchSampler, collate_pairs, atomic_write_text
-from .dpo_loss import preference_forward, dpo_loss, dro_loss, sft_loss
+from .pairs import PartCrafterDPODataset, PartCountBatchSampler, collate_pairs, atomic_write_text, PairConfig
+from .dpo_loss import preference_forward, dpo_loss, dro_loss, sft_loss, regularised_loss, supervised_flow_error
 from .layers import PartCrafterInputError
 
 log = logging.getLogger(__name__)
 
 # %% auto 0
 __all__ = ['log', 'DEFAULT_LORA_TARGETS', 'DPOTrainConfig', 'load_train_config', 'add_lora', 'lora_module_names',
-           'AdapterBaseMismatch', 'base_fingerprint', 'base_mismatch', 'save_adapter', 'load_adapter', 'merge_adapter',
-           'save_checkpoint', 'latest_checkpoint', 'batch_seed', 'load_transformer_for_training', 'train_dpo',
-           'make_validation_fn', 'preference_metrics']
+           'AdapterBaseMismatch', 'base_fingerprint', 'base_mismatch', 'save_adapter', 'load_adapter',
+           'continue_adapter', 'merge_adapter', 'save_checkpoint', 'latest_checkpoint', 'batch_seed',
+           'load_transformer_for_training', 'train_dpo', 'make_validation_fn', 'preference_metrics']
 
 # %% ../nbs/04_training.ipynb 5
 DEFAULT_LORA_TARGETS = ("attn1.to_q", "attn1.to_k", "attn1.to_v", "attn1.to_out.0", "attn2.to_q", "attn2.to_k", "attn2.to_v", "attn2.to_out.0")
@@ -56,6 +56,12 @@ class DPOTrainConfig:
     timestep_std: float = 1.0
     weight_by_pair: bool = True
     penetration_threshold: float | None = None
+    pair_config: dict | None = None
+    gt_weight: float = 0.0
+    gt_timestep_mean: float = 0.0
+    sft_weight: float = 0.0
+    dro_loser_clip: float | None = None
+    init_adapter: str | None = None
     checkpoint_every: int = 250
     keep_checkpoints: int = 2
     log_every: int = 10
@@ -70,6 +76,16 @@ class DPOTrainConfig:
         if self.mixed_precision not in ('no', 'bf16', 'fp16'): raise ValueError(f"mixed_precision must be 'no', 'bf16' or 'fp16', got {self.mixed_precision!r}")
         if self.objective == 'dpo' and self.beta <= 0: raise ValueError("beta must be > 0")
         self.lora_target_modules = tuple(self.lora_target_modules)
+        if self.gt_weight < 0 or self.sft_weight < 0: raise ValueError(f"gt_weight and sft_weight must be >= 0, got {self.gt_weight}, {self.sft_weight}")
+        if self.dro_loser_clip is not None and self.dro_loser_clip < 0: raise ValueError(f"dro_loser_clip must be >= 0, got {self.dro_loser_clip}")
+        if self.pair_config is not None:
+            if not isinstance(self.pair_config, dict): raise ValueError(f"pair_config must be a mapping of PairConfig fields, got {self.pair_config!r}")
+            PairConfig(**self.pair_config)                                  # unknown or invalid fields fail here, before any loading
+
+    @property
+    def needs_reference(self) -> bool:
+        "Whether the loss needs the reference's errors (DPO, and DRO with a clipped loser)."
+        return self.objective == 'dpo' or (self.objective == 'dro' and self.dro_loser_clip is not None)
 
 # %% ../nbs/04_training.ipynb 7
 def load_train_config(path=None, overrides=()) -> DPOTrainConfig:
@@ -160,6 +176,15 @@ def load_adapter(transformer, folder, adapter_name: str = "default", check_base:
     if getattr(res, 'unexpected_keys', None): raise ValueError(f"{folder}: adapter keys not in the model: {res.unexpected_keys[:5]}")
     return transformer
 
+def continue_adapter(transformer, folder) -> list:
+    """Freeze the DiT and load the LoRA adapter of `folder` (an earlier run's) as the trainable adapter; returns its parameters.
+    The base must be the adapter's (its `base_fingerprint`); rank and targets come from the folder."""
+    transformer.requires_grad_(False)
+    load_adapter(transformer, folder)
+    params = [p for n, p in transformer.named_parameters() if '.lora_' in n]
+    for p in params: p.requires_grad_(True)
+    return params
+
 def merge_adapter(transformer):
     "Fold the LoRA adapters into the base weights and put plain layers back: a DiT that saves as an ordinary checkpoint."
     from peft.tuners.tuners_utils import BaseTunerLayer
@@ -215,7 +240,7 @@ def _epoch_batches(sampler, epoch, accelerator):
 def _objective_loss(cfg, errs, weight):
     w = weight if cfg.weight_by_pair else None
     if cfg.objective == 'dpo': return dpo_loss(errs.model_err_w, errs.model_err_l, errs.ref_err_w, errs.ref_err_l, cfg.beta, w)
-    if cfg.objective == 'dro': return dro_loss(errs.model_err_w, errs.model_err_l, w)
+    if cfg.objective == 'dro': return dro_loss(errs.model_err_w, errs.model_err_l, w, errs.ref_err_l, cfg.dro_loser_clip)
     return sft_loss(errs.model_err_w, w)
 
 # %% ../nbs/04_training.ipynb 18
@@ -239,10 +264,12 @@ def train_dpo(cfg: DPOTrainConfig, transformer=None, resume: bool = False, progr
                               log_with='tensorboard', project_dir=str(out))
     random.seed(cfg.seed); np.random.seed(cfg.seed); torch.manual_seed(cfg.seed)
     transformer = transformer if transformer is not None else load_transformer_for_training(cfg)
-    params = add_lora(transformer, cfg)
+    params = add_lora(transformer, cfg) if cfg.init_adapter is None else continue_adapter(transformer, cfg.init_adapter)
     if cfg.gradient_checkpointing: transformer.enable_gradient_checkpointing()
-    dataset = PartCrafterDPODataset(cfg.data, penetration_threshold=cfg.penetration_threshold, seed=cfg.seed)
-    if len(dataset) == 0: raise ValueError(f"{cfg.data}: no preference pairs (after penetration_threshold={cfg.penetration_threshold})")
+    dataset = PartCrafterDPODataset(cfg.data, penetration_threshold=cfg.penetration_threshold, seed=cfg.seed, pair_config=cfg.pair_config,
+                                    with_gt=cfg.gt_weight > 0)
+    if len(dataset) == 0: raise ValueError(f"{cfg.data}: no preference pairs (after penetration_threshold={cfg.penetration_threshold}, pair_config={cfg.pair_config})")
+    if cfg.pair_config is not None and accelerator.is_main_process: log.info("pair rules on %s: %s", cfg.data, dataset.rule_counts)
     sampler = PartCountBatchSampler(dataset, cfg.pairs_per_device, shuffle=True, seed=cfg.seed)
     optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, betas=(cfg.adam_beta1, cfg.adam_beta2), weight_decay=cfg.weight_decay)
     lr_scheduler = get_scheduler('constant_with_warmup', optimizer, num_warmup_steps=cfg.lr_warmup_steps, num_training_steps=cfg.max_steps)
@@ -258,7 +285,7 @@ def train_dpo(cfg: DPOTrainConfig, transformer=None, resume: bool = False, progr
         step, epoch, batch_in_epoch, history = st['step'], st['epoch'], st['batch_in_epoch'], st['history']
         _set_rng_state(st['rng'])
         log.info("resumed from %s at step %d", cp, step)
-    if accelerator.is_main_process: accelerator.init_trackers('partcrafter_dpo', config={k: (str(v) if isinstance(v, (tuple, list)) or v is None else v) for k, v in asdict(cfg).items()})
+    if accelerator.is_main_process: accelerator.init_trackers('partcrafter_dpo', config={k: (str(v) if isinstance(v, (tuple, list, dict)) or v is None else v) for k, v in asdict(cfg).items()})
     transformer.train()
     bar = tqdm(total=cfg.max_steps, initial=step, desc=f'train {cfg.objective}', disable=not (progress and accelerator.is_local_main_process))
     acc, started = [], time.time()
@@ -272,8 +299,11 @@ def train_dpo(cfg: DPOTrainConfig, transformer=None, resume: bool = False, progr
                 noise_gen.manual_seed(batch_seed(cfg.seed, epoch, (batch_in_epoch - 1) * accelerator.num_processes + accelerator.process_index))
                 errs = preference_forward(transformer, b['latent_win'].to(dev), b['latent_lose'].to(dev), b['cond'].to(dev), generator=noise_gen,
                                           share_noise=cfg.share_noise, timestep_mean=cfg.timestep_mean, timestep_std=cfg.timestep_std,
-                                          part_mask=b['part_mask'].to(dev), with_reference=cfg.objective == 'dpo')
-                out_ = _objective_loss(cfg, errs, b['weight'].to(dev))
+                                          part_mask=b['part_mask'].to(dev), with_reference=cfg.needs_reference)
+                gt_err = supervised_flow_error(transformer, b['latent_gt'].to(dev), b['cond'].to(dev), noise_gen, cfg.gt_timestep_mean,
+                                               part_mask=b['part_mask'].to(dev)) if cfg.gt_weight else None
+                out_ = regularised_loss(_objective_loss(cfg, errs, b['weight'].to(dev)), errs.model_err_w, cfg.sft_weight, gt_err, cfg.gt_weight,
+                                        b['weight'].to(dev) if cfg.weight_by_pair else None)
                 accelerator.backward(out_.loss)
                 gnorm = accelerator.clip_grad_norm_(params, cfg.max_grad_norm) if accelerator.sync_gradients else None
                 optimizer.step(); optimizer.zero_grad()                  # a no-op until the accumulation is complete
@@ -336,7 +366,7 @@ def make_validation_fn(cfg: DPOTrainConfig, model_dir=None, octree_depth: int = 
                     dpo_score=float(np.mean([r.dpo_score for r in scores])) if scores else nan, failed=float(failed))
     return validate
 
-# %% ../nbs/04_training.ipynb 36
+# %% ../nbs/04_training.ipynb 40
 @torch.no_grad()
 def preference_metrics(transformer, data, beta: float = 500.0, batch_size: int = 8, seed: int = 1234, device=None) -> dict:
     "Mean DPO loss, implicit accuracy and reward margin of `transformer` over every pair in the dpo_data folder `data`."
