@@ -74,17 +74,21 @@ class DPOTrainConfig:
 # %% ../nbs/04_training.ipynb 7
 def load_train_config(path=None, overrides=()) -> DPOTrainConfig:
     "A `DPOTrainConfig` from a YAML file (optional) and `key=value` overrides."
-    d = {}
+    d, source = {}, {}                                       # key -> where it was set (for error messages)
     if path is not None:
         p = Path(path)
         if not p.is_file(): raise FileNotFoundError(f"{p}: no such config file")
         d = yaml.safe_load(p.read_text()) or {}
+        source = {k: f"in {p}" for k in d}
     for o in overrides:
         if '=' not in o: raise ValueError(f"override {o!r} is not key=value")
-        k, v = o.split('=', 1); d[k.strip()] = yaml.safe_load(v)
+        k, v = o.split('=', 1); d[k.strip()] = yaml.safe_load(v); source[k.strip()] = f"in the override {o!r}"
     types = {f.name: str(f.type) for f in fields(DPOTrainConfig)}
     unknown = sorted(set(d) - set(types))
-    if unknown: raise ValueError(f"unknown config keys {unknown}{' in ' + str(path) if path else ''}; known: {sorted(types)}")
+    if unknown:
+        import difflib
+        hint = lambda k: (lambda m: f" (did you mean {m[0]!r}?)" if m else "")(difflib.get_close_matches(k, types, 1))
+        raise ValueError("unknown config key " + "; ".join(f"{k!r} {source[k]}{hint(k)}" for k in unknown) + f"; known keys: {', '.join(sorted(types))}")
     for k, v in d.items():                                   # YAML 1.1 reads 3e-3 (no dot) as a string
         if isinstance(v, str) and types[k].split(' |')[0] in ('float', 'int'):
             try: d[k] = float(v) if types[k].startswith('float') else int(v)
