@@ -258,7 +258,10 @@ def _read_history(h):
 def _fig_training(histories: dict, path) -> bool:
     "Training curves (loss, implicit accuracy, reward margin, validation penetration) of each {name: history}; False if none has rows."
     import matplotlib.pyplot as plt
-    hs = {n: _read_history(h) for n, h in histories.items()}
+    hs = {}
+    for n, h in histories.items():
+        try: hs[n] = _read_history(h)
+        except (OSError, ValueError) as e: log.warning("training history of %s unreadable (%s): no curve for it", n, e)
     hs = {n: h for n, h in hs.items() if h}
     if not hs: return False
     panels = [('loss', 'loss'), ('implicit_accuracy', 'implicit accuracy (winner preferred)'), ('reward_margin', 'reward margin'),
@@ -280,7 +283,14 @@ def _render_sample(glb, size=(320, 320), resolution: int = 64):
     "Render of a sample's parts (translucent) with the cells inside two or more parts in red; blank if it has no parts."
     from partcrafter_dpo.penetration import render_overlap
     if not Path(glb).exists(): return np.full((*size[::-1], 3), 255, np.uint8)
-    return render_overlap(load_scene_parts(glb), resolution, window_size=size)
+    parts = load_scene_parts(glb)
+    try: return render_overlap(parts, resolution, window_size=size)
+    except PenetrationInputError:                       # a part the scorer cannot voxelise: the parts alone, no overlap cells
+        import pyvista as pv
+        from partcrafter_dpo.penetration import PART_COLORS
+        pl = pv.Plotter(off_screen=True, window_size=list(size)); pl.set_background('white')
+        for i, m in enumerate(parts): pl.add_mesh(pv.wrap(m), color=PART_COLORS[i % len(PART_COLORS)], smooth_shading=True)
+        pl.camera_position = 'iso'; img = pl.screenshot(return_img=True); pl.close(); return img
 
 def _fig_gallery(out, base, recs, name, key, path, k=3, resolution: int = 64):
     "The k largest reductions and k largest increases of `key` (same scene and seed), base left, model right."
