@@ -8,11 +8,127 @@ import argparse, json, logging, sys
 from pathlib import Path
 
 # %% auto 0
-__all__ = ['RUN_TRAIN_OVERRIDES', 'score_command', 'synth_cli', 'parse_shard', 'load_pipeline', 'kitchen_scenes',
-           'create_data_cli', 'train_cli', 'evaluate_cli', 'pretrain_cli', 'bundled_model_available', 'run_cli',
-           'build_parser', 'main']
+__all__ = ['PY_TO_FLAG', 'COUNT_MINIMA', 'RUN_TRAIN_OVERRIDES', 'CLIError', 'cli_message', 'is_user_error', 'fresh_output',
+           'check_counts', 'open_kitchen', 'check_model_folder', 'HelpFormatter', 'score_command', 'synth_cli',
+           'parse_shard', 'load_pipeline', 'kitchen_scenes', 'create_data_cli', 'train_cli', 'evaluate_cli',
+           'pretrain_cli', 'bundled_model_available', 'run_cli', 'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb 5
+import contextlib, shutil
+
+class CLIError(Exception):
+    "A mistake in a command line or its inputs: printed as one line (`error: ...`), exit status `status`, no traceback."
+    def __init__(self, message: str, status: int = 1): super().__init__(message); self.status = status
+
+# Python arguments named in the package's error messages -> the command-line flags that do the same
+PY_TO_FLAG = {'allow_single_part=True': '--allow-single-part', 'check_base=False': '--no-check-adapter-base'}
+
+def cli_message(e: BaseException, max_chars: int = 600) -> str:
+    "The message of `e` on one line, Python arguments replaced by their command-line flags."
+    msg = ' '.join(str(e.args[0] if isinstance(e, KeyError) and e.args else e).split())
+    for py, flag in PY_TO_FLAG.items(): msg = msg.replace(py, flag)
+    return msg if len(msg) <= max_chars else msg[:max_chars] + ' ...'
+
+def is_user_error(e: BaseException) -> bool:
+    "A mistake in the inputs rather than a bug: `CLIError`, a missing file, or one of the package's own error classes."
+    return isinstance(e, (CLIError, FileNotFoundError)) or (isinstance(e, ValueError) and type(e).__module__.startswith('partcrafter_dpo'))
+
+@contextlib.contextmanager
+def fresh_output(path):
+    "Remove `path` again if it did not exist before and the command stops on a user error (no half-written output folder)."
+    path = Path(path); existed = path.exists()
+    try: yield path
+    except Exception as e:
+        if not existed and is_user_error(e): shutil.rmtree(path, ignore_errors=True)
+        raise
+
+# smallest allowed value of every count option (attribute name of the parsed arguments)
+COUNT_MINIMA = dict(scenes=1, heldout_scenes=1, views=1, workers=1, limit=1, steps=1, train_steps=1, octree_depth=2, score_resolution=4,
+                    num_points=1, resolution=4, seeds=0, eval_seeds=0, seed=0, guidance=0)
+
+def check_counts(args):
+    "A `CLIError` (exit status 2) naming the flag if a count option is below its minimum."
+    for k, lo in COUNT_MINIMA.items():
+        v = getattr(args, k, None)
+        for x in (v if isinstance(v, (list, tuple)) else [v]):
+            if x is not None and x < lo: raise CLIError(f"--{k.replace('_', '-')} {x}: must be >= {lo}", status=2)
+
+def open_kitchen(root, split: str = 'all', flag: str = '--data'):
+    """The `MessyKitchenDataset` at `root` (one `split`, several joined by '+', 'all' for every scene), or a `CLIError`
+    naming the folder and the fix."""
+    if not Path(root).is_dir(): raise CLIError(f"{flag} {root}: no such folder (make synthetic scenes with `partcrafter-dpo synth --out {root}`)")
+    try: ds, ids = kitchen_scenes(root, split)                                 # KitchenFileMissing: not a data root, with the fix
+    except ValueError as e:
+        if 'split' not in str(e): raise
+        raise CLIError(str(e)) from None
+    if ids is not None: ds.scene_ids = ids
+    if not len(ds): raise CLIError(f"{flag} {root}: no scenes" + (f" in split {split!r} (--split all uses every scene)" if split != 'all' else ''))
+    return ds
+
+def check_model_folder(model, flag: str = '--model '):
+    "A `CLIError` if the weights folder `model` (None: the bundled model) does not exist."
+    if model is not None and not Path(model).is_dir(): raise CLIError(f"{flag}{model}: no such weights folder (leave it out for the bundled small model)")
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    "Every option's help ends with its default, unless the help already says it or there is none to say (a flag, None)."
+    def _get_help_string(self, action):
+        h = action.help or ''
+        if '%(default)' in h or 'default' in h.lower() or action.default is argparse.SUPPRESS or not action.option_strings: return h
+        if action.default is None: return h + ' (default: not set)'
+        return h + (' (default: off)' if action.default is False else ' (default: %(default)s)')
+
+
+# %% ../nbs/90_cli.ipynb 6
+def _train_config(config, overrides):
+    "The `DPOTrainConfig` of `train`'s command line, its data and model folders checked: a `CLIError` naming the key otherwise."
+    from partcrafter_dpo.training import load_train_config
+    try: cfg = load_train_config(config, overrides)
+    except FileNotFoundError: raise
+    except ValueError as e: raise CLIError(str(e), status=2) from e
+    minima = dict(max_steps=1, pairs_per_device=1, gradient_accumulation_steps=1, lora_rank=1, log_every=1, checkpoint_every=1,
+                  keep_checkpoints=1, validation_scenes=1, validation_steps=1, lr_warmup_steps=0, validate_every=0)
+    for k, lo in minima.items():
+        if getattr(cfg, k) < lo: raise CLIError(f"{k}={getattr(cfg, k)}: must be >= {lo}", status=2)
+    data = Path(cfg.data)
+    if not data.is_dir():
+        raise CLIError(f"data={cfg.data}: no such folder of preference pairs (make one with `partcrafter-dpo create-data --data KITCHEN_ROOT --out {cfg.data}`)")
+    if not any(p.is_dir() for p in data.glob('*_combined')):
+        raise CLIError(f"data={cfg.data}: no scene folders (*_combined) of `partcrafter-dpo create-data` in it")
+    check_model_folder(cfg.model, 'model=')
+    return cfg
+
+def _adapter_folders(specs) -> dict:
+    "NAME=PATH options of `evaluate` -> {name: folder}, every folder checked to be a LoRA adapter folder."
+    out = {}
+    for a in specs:
+        if '=' not in a: raise CLIError(f"--adapter {a}: expected NAME=PATH, e.g. dpo=runs/partcrafter_dpo/adapter", status=2)
+        name, folder = a.split('=', 1)
+        if name == 'base' or '+' in name or name in out: raise CLIError(f"--adapter {a}: the name {name!r} is reserved or repeated", status=2)
+        if not Path(folder).is_dir(): raise CLIError(f"--adapter {a}: no such adapter folder {folder} (`partcrafter-dpo train` writes OUTPUT_DIR/adapter)")
+        for f in ('adapter_config.json', 'adapter_model.safetensors'):
+            if not (Path(folder) / f).is_file(): raise CLIError(f"--adapter {a}: {Path(folder) / f} is missing (not an adapter folder of `partcrafter-dpo train`)")
+        out[name] = folder
+    return out
+
+def _history_file(path, adapters: dict) -> dict:
+    "{model name: training history.json} for the training-curve figure: `--history`, else the history.json beside each adapter folder."
+    if path is not None:
+        if not Path(path).is_file(): raise CLIError(f"--history {path}: no such file (`partcrafter-dpo train` writes OUTPUT_DIR/history.json)")
+        return {next(iter(adapters), 'training'): str(path)}
+    found = {n: Path(f).resolve().parent / 'history.json' for n, f in adapters.items()}
+    return {n: str(h) for n, h in found.items() if h.is_file()}
+
+def _describe_data_run(summary, out) -> str:
+    "What a create-data run did and what its folder holds (also on a resume that had nothing to do)."
+    c = summary.counts()
+    done = [c[k] and f"{c[k]} {k}" for k in ('complete', 'skipped', 'failed') if c.get(k)]
+    metas = [json.loads(p.read_text()) for p in Path(out).glob('*_combined/scene_metadata.json')]
+    ok = [m for m in metas if m.get('status') == 'complete']
+    return (f"{len(summary.results)} scenes: " + ', '.join(d.replace('complete', 'generated').replace('skipped', 'skipped (already complete)') for d in done)
+            + f"; {out} holds {len(ok)} complete scenes, {sum(int(m.get('num_pairs', 0)) for m in ok)} preference pairs")
+
+
+# %% ../nbs/90_cli.ipynb 8
 def _format_report(path, report) -> str:
     "A per-part table of a `PenetrationReport`."
     lines = [f"{path}  [{report.method} @ {report.resolution}]",
@@ -21,7 +137,7 @@ def _format_report(path, report) -> str:
     lines += [f"  {n:<24}{c:>10}{p:>14.4f}" for n, c, p in zip(report.part_names, report.part_cells, report.per_object)]
     return "\n".join(lines)
 
-# %% ../nbs/90_cli.ipynb 6
+# %% ../nbs/90_cli.ipynb 9
 def score_command(args) -> int:
     "Run `partcrafter-dpo score`; returns the exit status."
     from partcrafter_dpo.penetration import score_scene, PenetrationInputError
@@ -30,24 +146,24 @@ def score_command(args) -> int:
     for path in args.paths:
         try: report = score_scene(path, **opts)
         except (PenetrationInputError, FileNotFoundError) as e:
-            print(f"error: {e}", file=sys.stderr); status = 1; continue
+            print(f"error: {cli_message(e)}", file=sys.stderr); status = 1; continue
         print(json.dumps(dict(path=str(path), **report.to_dict())) if args.json else _format_report(path, report))
     return status
 
-# %% ../nbs/90_cli.ipynb 7
+# %% ../nbs/90_cli.ipynb 10
 def _add_score_parser(sub):
     p = sub.add_parser('score', help='penetration score of part scenes (multi-part mesh files or folders of parts)')
     p.add_argument('paths', nargs='+', help='scene files (.glb, ...) or folders of part meshes')
     p.add_argument('--method', default='volume', choices=['volume', 'tagac'], help='volume: shared-grid occupancy (default); tagac: the reference definition')
     p.add_argument('--resolution', type=int, default=None, help='cells along the longest side (volume, default 128) or per axis of the workspace (tagac, default 40)')
-    p.add_argument('--device', default=None, help='torch device, e.g. cuda')
+    p.add_argument('--device', default=None, help='torch device, e.g. cuda (default: CPU)')
     p.add_argument('--json', action='store_true', help='print one JSON object per scene instead of a table')
     p.add_argument('--allow-single-part', action='store_true', help='score 1-part scenes as 0 instead of failing')
     p.add_argument('--fit-to-workspace', action='store_true', help='tagac: rescale each scene into the 0.3 m workspace')
     p.add_argument('--clip-to-workspace', action='store_true', help='tagac: ignore geometry outside the workspace, as the reference does')
     p.set_defaults(func=score_command)
 
-# %% ../nbs/90_cli.ipynb 9
+# %% ../nbs/90_cli.ipynb 12
 def synth_cli(args) -> int:
     from partcrafter_dpo.kitchen import synth_command
     root = synth_command(args.out, scenes=args.scenes, seed=args.seed, views=args.views, workers=args.workers)
@@ -57,12 +173,12 @@ def synth_cli(args) -> int:
 def _add_synth_parser(sub):
     p = sub.add_parser('synth', help='write synthetic messy-kitchen scenes (renderings + GLB ground truth)')
     p.add_argument('--out', default=None, help='data root (default: $PARTCRAFTER_DPO_KITCHEN or ~/.cache/partcrafter-dpo/kitchen_synth)')
-    p.add_argument('--scenes', type=int, default=100); p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--scenes', type=int, default=100, help='number of scenes'); p.add_argument('--seed', type=int, default=0, help='generator seed (the same seed gives the same scenes)')
     p.add_argument('--views', type=int, default=1, help='renderings per scene (extra views for multiview conditioning)')
     p.add_argument('--workers', type=int, default=None, help='processes (default: all cores)')
     p.set_defaults(func=synth_cli)
 
-# %% ../nbs/90_cli.ipynb 11
+# %% ../nbs/90_cli.ipynb 14
 def parse_shard(text: str) -> tuple[int, int]:
     "'I/N' -> (I, N) with 0 <= I < N; the parsers' `type` for `--shard`, so a bad value is a usage error."
     try: i, n = (int(x) for x in str(text).split('/'))
@@ -79,7 +195,7 @@ def load_pipeline(model: str | None, device=None, dtype: str = 'float32', tf32: 
     pipe = PartCrafterPipeline.from_pretrained(model, torch_dtype=getattr(torch, dtype))     # None: the bundled model
     return pipe.to(device) if device else pipe
 
-# %% ../nbs/90_cli.ipynb 14
+# %% ../nbs/90_cli.ipynb 17
 def _wants_cpu() -> bool:
     """CPU processes (gloo) when accelerate was told so (`ACCELERATE_USE_CPU`, read as `Accelerator` reads it; `PartialState`
     alone ignores it) or no GPU is there."""
@@ -92,7 +208,7 @@ def kitchen_scenes(root, split: str = 'all', limit: int | None = None):
     joined by '+' (e.g. 'val+test': validation scenes carved from a training set); `limit` keeps the first N ids."""
     from partcrafter_dpo.kitchen import MessyKitchenDataset, scene_split, SPLITS
     parts = [s for s in str(split).split('+') if s]
-    if split == 'all' or len(parts) == 1:
+    if split == 'all' or (len(parts) == 1 and parts[0] in SPLITS):
         ds = MessyKitchenDataset(root, split=None if split == 'all' else split)
         return ds, (ds.scene_ids[:limit] if limit else None)
     bad = [s for s in parts if s not in SPLITS]
@@ -103,8 +219,12 @@ def kitchen_scenes(root, split: str = 'all', limit: int | None = None):
 
 def create_data_cli(args) -> int:
     from accelerate import PartialState
-    from partcrafter_dpo.kitchen import MessyKitchenDataset
     from partcrafter_dpo.generation import PartCrafterDPODataCreator, GenerationConfig
+    ds = open_kitchen(args.data, args.split); check_model_folder(args.model)        # inputs first: before the model loads
+    if args.adapter and not Path(args.adapter).is_dir(): raise CLIError(f"--adapter {args.adapter}: no such adapter folder (a train run writes OUTPUT_DIR/adapter)")
+    cfg = GenerationConfig(seeds=args.seeds, num_inference_steps=args.steps, guidance_scale=args.guidance, octree_depth=args.octree_depth,
+                           coarse_depth=args.coarse_depth or None, score_resolution=args.score_resolution, also_tagac=args.tagac,
+                           geometry_points=args.geometry_points, gt_latents=not args.no_gt_latents)
     state = PartialState(cpu=_wants_cpu())
     index, count = args.shard or (state.process_index, state.num_processes)
     pipe = load_pipeline(args.model, args.device or state.device, args.dtype)
@@ -112,42 +232,44 @@ def create_data_cli(args) -> int:
     if args.adapter:                                                      # online rounds: candidates of the finetuned model
         from partcrafter_dpo.training import load_adapter
         load_adapter(pipe.transformer, args.adapter)
-    ds, ids = kitchen_scenes(args.data, args.split, args.limit)
-    cfg = GenerationConfig(seeds=args.seeds, num_inference_steps=args.steps, guidance_scale=args.guidance, octree_depth=args.octree_depth,
-                           coarse_depth=args.coarse_depth or None, score_resolution=args.score_resolution, also_tagac=args.tagac,
-                           geometry_points=args.geometry_points, gt_latents=not args.no_gt_latents)
-    creator = PartCrafterDPODataCreator(pipe, ds, args.out, config=cfg, process_index=index, num_processes=count,
-                                        model_id=str(args.model or 'bundled') + (f' + adapter {args.adapter}' if args.adapter else ''))
-    summary = creator.run(creator.my_scene_ids(ids), keep_going=True, progress=state.is_local_main_process)
-    print(f"[shard {index}/{count}] {summary}")
+    ids = ds.scene_ids[:args.limit] if args.limit else None
+    with fresh_output(args.out):
+        creator = PartCrafterDPODataCreator(pipe, ds, args.out, config=cfg, process_index=index, num_processes=count,
+                                            model_id=str(args.model or 'bundled') + (f' + adapter {args.adapter}' if args.adapter else ''))
+        mine = creator.my_scene_ids(ids)
+        if state.is_local_main_process: print(f"create-data: {len(mine)} scenes x {len(cfg.seeds)} seeds, {cfg.num_inference_steps} steps, "
+                                              f"octree depth {cfg.octree_depth} -> {args.out}", flush=True)
+        summary = creator.run(mine, keep_going=True, progress=state.is_local_main_process)
+    print(f"[shard {index}/{count}] {_describe_data_run(summary, args.out)}")
     for r in summary.failed: print(f"  failed: {r.scene_id}: {r.error}", file=sys.stderr)
     return 0 if (not summary.failed or args.keep_going) else 1
 
 def _add_create_data_parser(sub):
     p = sub.add_parser('create-data', help='generate seeded candidates, score them and build preference pairs')
-    p.add_argument('--data', required=True, help='messy-kitchen data root'); p.add_argument('--out', default='dpo_data/messy_kitchen_dpo')
-    p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2, 3]); p.add_argument('--model', default=None, help='weights folder (default: bundled small model)')
-    p.add_argument('--split', default='train', help="scene split to use ('train', 'val', 'test', several joined by '+', e.g. 'val+test'; 'all' for every scene) (default: train)")
-    p.add_argument('--limit', type=int, default=None, help='only the first N scenes (sorted ids)')
-    p.add_argument('--steps', type=int, default=50); p.add_argument('--guidance', type=float, default=7.0)
-    p.add_argument('--octree-depth', type=int, default=8); p.add_argument('--score-resolution', type=int, default=64)
-    p.add_argument('--dtype', default='float32', choices=['float32', 'bfloat16', 'float16'])
+    p.add_argument('--data', required=True, help='messy-kitchen data root'); p.add_argument('--out', default='dpo_data/messy_kitchen_dpo', help='output folder (resumes what is there)')
+    p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2, 3], help='candidate seeds per scene (0..999)'); p.add_argument('--model', default=None, help='weights folder (default: bundled small model)')
+    p.add_argument('--split', default='train', help="scene split to use ('train', 'val', 'test', several joined by '+', e.g. 'val+test'; 'all' for every scene)")
+    p.add_argument('--limit', type=int, default=None, help='only the first N scenes (sorted ids; default: all)')
+    p.add_argument('--steps', type=int, default=50, help='sampling steps'); p.add_argument('--guidance', type=float, default=7.0, help='classifier-free guidance scale')
+    p.add_argument('--octree-depth', type=int, default=8, help='mesh extraction at 2^depth cells per axis'); p.add_argument('--score-resolution', type=int, default=64, help='cells of the volume scorer along the longest side')
+    p.add_argument('--dtype', default='float32', choices=['float32', 'bfloat16', 'float16'], help='weights dtype')
     p.add_argument('--tagac', action='store_true', help='also store the reference (tagac) scores of every candidate')
-    p.add_argument('--coarse-depth', type=int, default=6, help='mesh extraction refines from a 2^N grid (0: dense; 5 is ~5x faster on CPU) (default: 6)')
-    p.add_argument('--geometry-points', type=int, default=2000, help="surface points per part for each candidate's Chamfer / F-score to the ground truth, written as geometry.json (0: none) (default: 2000)")
+    p.add_argument('--coarse-depth', type=int, default=6, help='mesh extraction refines from a 2^N grid (0: dense; 5 is ~5x faster on CPU)')
+    p.add_argument('--geometry-points', type=int, default=2000, help="surface points per part for each candidate's Chamfer / F-score to the ground truth, written as geometry.json (0: none)")
     p.add_argument('--no-gt-latents', action='store_true', help="do not write gt_latents.pt (the ground-truth anchor of train's gt_weight)")
-    p.add_argument('--adapter', default=None, help="LoRA adapter folder to sample with (the next round of online DPO) (default: none)")
+    p.add_argument('--adapter', default=None, help="LoRA adapter folder to sample with (the next round of online DPO)")
     p.add_argument('--keep-going', action='store_true', help='exit 0 even if some scenes failed (they are still recorded)')
     p.add_argument('--shard', type=parse_shard, default=None, help='I/N: only every N-th scene from the I-th (independent jobs, e.g. a job array or several processes on one GPU)')
     p.add_argument('--device', default=None, help='torch device (default: accelerate\'s)')
     p.set_defaults(func=create_data_cli)
 
-# %% ../nbs/90_cli.ipynb 18
+# %% ../nbs/90_cli.ipynb 21
 def train_cli(args) -> int:
     from partcrafter_dpo.training import load_train_config, train_dpo, make_validation_fn
-    cfg = load_train_config(args.config, args.overrides)
-    val = make_validation_fn(cfg) if cfg.validate_every > 0 else None
-    res = train_dpo(cfg, resume=args.resume, validation_fn=val)
+    cfg = _train_config(args.config, args.overrides)                 # every input checked before the model loads
+    with fresh_output(cfg.output_dir):
+        val = make_validation_fn(cfg) if cfg.validate_every > 0 else None
+        res = train_dpo(cfg, resume=args.resume, validation_fn=val)
     last = res['history'][-1] if res['history'] else {}
     from accelerate import PartialState
     if PartialState().is_main_process: print(f"trained {len(res['history'])} steps; adapter in {Path(cfg.output_dir) / 'adapter'}; last loss {last.get('loss', float('nan')):.4f}")
@@ -155,57 +277,61 @@ def train_cli(args) -> int:
 
 def _add_train_parser(sub):
     p = sub.add_parser('train', help='DPO (or DRO / SFT) LoRA finetuning of the part DiT on preference pairs')
-    p.add_argument('--config', default=None, help='YAML config (keys of DPOTrainConfig)')
+    p.add_argument('--config', default=None, help='YAML config (keys of DPOTrainConfig; default: none, the built-in defaults)')
     p.add_argument('overrides', nargs='*', help='key=value overrides, e.g. max_steps=100 beta=1000')
     p.add_argument('--resume', action='store_true', help='continue from the newest checkpoint in output_dir')
     p.set_defaults(func=train_cli)
 
-# %% ../nbs/90_cli.ipynb 20
+# %% ../nbs/90_cli.ipynb 23
 def evaluate_cli(args) -> int:
     from partcrafter_dpo.kitchen import MessyKitchenDataset
     from partcrafter_dpo.evaluation import EvalConfig, run_evaluation
-    adapters = {}
-    for a in args.adapter:
-        if '=' not in a: raise SystemExit(f"--adapter {a!r}: expected NAME=PATH")
-        k, v = a.split('=', 1); adapters[k] = v
+    adapters = _adapter_folders(args.adapter)                     # inputs first: before the model loads
+    ds = open_kitchen(args.data, args.split); check_model_folder(args.model)
+    history = _history_file(args.history, adapters)
     pipe = load_pipeline(args.model, args.device); pipe.set_progress_bar_config(disable=True)
-    ds, ids = kitchen_scenes(args.data, args.split, args.limit)
+    ids = ds.scene_ids[:args.limit] if args.limit else None
     cfg = EvalConfig(seeds=args.seeds, num_inference_steps=args.steps, guidance_scale=args.guidance, octree_depth=args.octree_depth, tagac=not args.no_tagac,
                      score_resolution=args.score_resolution, num_points=args.num_points, coarse_depth=args.coarse_depth or None,
                      shape_indicators=not args.no_shape_indicators)
     if args.shard:
         index, count = args.shard
         ids = sorted(ids if ids is not None else ds.scene_ids)[index::count]
-    metrics = run_evaluation(pipe, ds, args.out, adapters, cfg, ids, report=not args.shard)
+    with fresh_output(args.out):
+        metrics = run_evaluation(pipe, ds, args.out, adapters, cfg, ids, report=not args.shard, check_adapter_base=not args.no_check_adapter_base,
+                                 history=history)
     if args.shard: print(f"shard {index}/{count}: samples cached in {Path(args.out) / 'samples'}; run again without --shard for the report")
     else: print(f"report: {Path(args.out) / 'report.md'} ({len(metrics['models'])} compared models)")
     return 0
 
 def _add_evaluate_parser(sub):
     p = sub.add_parser('evaluate', help='base vs finetuned adapters on held-out scenes: paired statistics, plots, report')
-    p.add_argument('--data', required=True); p.add_argument('--out', default='runs/eval'); p.add_argument('--model', default=None)
+    p.add_argument('--data', required=True, help='messy-kitchen data root of the held-out scenes'); p.add_argument('--out', default='runs/eval', help='output folder (samples are cached and reused)')
+    p.add_argument('--model', default=None, help='weights folder (default: bundled small model)')
     p.add_argument('--adapter', action='append', default=[], help='NAME=PATH of a LoRA adapter folder (repeatable)')
-    p.add_argument('--split', default='test'); p.add_argument('--limit', type=int, default=None)
-    p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2, 3]); p.add_argument('--steps', type=int, default=50)
-    p.add_argument('--guidance', type=float, default=7.0); p.add_argument('--octree-depth', type=int, default=8)
-    p.add_argument('--device', default=None); p.add_argument('--no-tagac', action='store_true', help='skip the reference (tagac) scores')
-    p.add_argument('--score-resolution', type=int, default=64); p.add_argument('--num-points', type=int, default=10_000, help='surface points per part for Chamfer / F-score')
-    p.add_argument('--coarse-depth', type=int, default=6, help='mesh extraction refines from a 2^N grid (0: dense; 5 is ~5x faster on CPU) (default: 6)')
+    p.add_argument('--split', default='test', help="scene split ('train', 'val', 'test', several joined by '+'; 'all' for every scene)"); p.add_argument('--limit', type=int, default=None, help='only the first N scenes (default: all)')
+    p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2, 3], help='samples per scene and model (the same seeds for every model)'); p.add_argument('--steps', type=int, default=50, help='sampling steps')
+    p.add_argument('--guidance', type=float, default=7.0, help='classifier-free guidance scale'); p.add_argument('--octree-depth', type=int, default=8, help='mesh extraction at 2^depth cells per axis')
+    p.add_argument('--device', default=None, help='torch device (default: CPU)'); p.add_argument('--no-tagac', action='store_true', help='skip the reference (tagac) scores')
+    p.add_argument('--score-resolution', type=int, default=64, help='cells of the volume scorer along the longest side'); p.add_argument('--num-points', type=int, default=10_000, help='surface points per part for Chamfer / F-score')
+    p.add_argument('--coarse-depth', type=int, default=6, help='mesh extraction refines from a 2^N grid (0: dense; 5 is ~5x faster on CPU)')
     p.add_argument('--no-shape-indicators', action='store_true', help="skip PartCrafter's part-overlap IoU, part volumes, components and gaps per sample")
     p.add_argument('--shard', type=parse_shard, default=None, help='I/N: only generate and score every N-th scene from the I-th (no report); a run without --shard then reports on the cached samples')
+    p.add_argument('--no-check-adapter-base', action='store_true', help='load adapters even if they were trained on other base weights')
+    p.add_argument('--history', default=None, help="training history.json for the training-curve figure (default: OUTPUT_DIR/history.json beside each adapter folder, if there)")
     p.set_defaults(func=evaluate_cli)
 
-# %% ../nbs/90_cli.ipynb 22
+# %% ../nbs/90_cli.ipynb 25
 def pretrain_cli(args) -> int:
     from partcrafter_dpo.pretrain import pretrain_command
     return pretrain_command(args.config, args.overrides)
 
 def _add_pretrain_parser(sub):
     p = sub.add_parser('pretrain', help='train the small PartCrafter base model (VAE, then DiT) on synthetic kitchen scenes')
-    p.add_argument('--config', default=None); p.add_argument('overrides', nargs='*', help='key=value overrides, e.g. dit.steps=100')
+    p.add_argument('--config', default=None, help='YAML config (default: none, the built-in defaults)'); p.add_argument('overrides', nargs='*', help='key=value overrides, e.g. dit.steps=100')
     p.set_defaults(func=pretrain_cli)
 
-# %% ../nbs/90_cli.ipynb 24
+# %% ../nbs/90_cli.ipynb 27
 def bundled_model_available() -> bool:
     "Whether the bundled small base model is installed."
     from partcrafter_dpo.pipeline import default_model_path
@@ -213,72 +339,134 @@ def bundled_model_available() -> bool:
     return (p / 'transformer').is_dir() and (p / 'vae').is_dir()
 
 # `train` settings of the main job's short run (two CPU cores); everything else is DPOTrainConfig's default
-RUN_TRAIN_OVERRIDES = ('learning_rate=1e-4', 'lr_warmup_steps=0', 'pairs_per_device=4', 'gradient_accumulation_steps=1', 'lora_rank=16',
-                       'lora_alpha=16', 'gradient_checkpointing=false', 'checkpoint_every=20', 'validate_every=0')
+RUN_TRAIN_OVERRIDES = ('learning_rate=1e-4', 'lr_warmup_steps=0', 'pairs_per_device=2', 'gradient_accumulation_steps=1', 'lora_rank=16',
+                       'lora_alpha=16', 'gradient_checkpointing=false', 'checkpoint_every=10', 'validate_every=0')
 
-def run_cli(args) -> int:
-    "The main job: synth (train + held-out) -> ground-truth check -> create-data -> train -> evaluate."
-    import time, torch
+def _stage_process(argv, debug: bool = False) -> int:
+    """One stage of the main job in its own Python process: the memory of its model and data is given back when it ends,
+    so the run's peak is its largest stage's, not the sum of what the stages left behind in one process."""
+    import subprocess
+    return subprocess.run([sys.executable, '-m', 'partcrafter_dpo.cli'] + (['--debug'] if debug else []) + list(argv)).returncode
+
+def _check_ground_truth(root, resolution: int = 64) -> dict:
+    "Validate a synthetic data root (every file readable and consistent) and score its ground truth, which must not interpenetrate."
     from partcrafter_dpo.kitchen import MessyKitchenDataset
     from partcrafter_dpo.penetration import score_scenes
-    if args.model is None and not bundled_model_available(): raise SystemExit("no bundled model in this installation: pass --model PATH")
-    out = Path(args.out); out.mkdir(parents=True, exist_ok=True); summary = {}
+    ds = MessyKitchenDataset(root); ds.validate()
+    reports = score_scenes([s.parts for s in ds], resolution=resolution)
+    return dict(scenes=len(ds), parts=sum(len(r.per_object) for r in reports), resolution=resolution,
+                max_scene_penetration=max(r.scene_penetration for r in reports))
+
+def _headline(metrics: dict, name: str = 'dpo') -> list:
+    "The lines the run ends with: base vs `name` (and the rerankings) on the same held-out samples."
+    m = metrics['models'].get(name) or {}
+    sp, ch, fs = m.get('scene_penetration'), m.get('chamfer_paired'), m.get('fscore_paired')
+    if not sp: return [f"no paired samples of base and {name}: see the report"]
+    lines = [f"base vs {name} on {sp['scenes']} held-out scenes x {metrics['seeds']} seeds ({sp['samples']} paired samples)"
+             + (": a smoke test, not a finding" if metrics.get('smoke_test') else '') + ':',
+             f"  scene penetration  {sp['mean_before']:.4f} -> {sp['mean_after']:.4f} ({100 * sp['relative_change']:+.0f}%)"]
+    if ch: lines.append(f"  Chamfer            {ch['base']:.4f} -> {ch['model']:.4f} ({100 * ch['change']:+.0f}%)")
+    if fs: lines.append(f"  F-score            {fs['base']:.3f} -> {fs['model']:.3f} ({fs['change']:+.1f} pt)")
+    for k, c in metrics['models'].items():
+        if '+best_of_' in k and c.get('scene_penetration'):
+            lines.append(f"  {k:<18} scene penetration {c['scene_penetration']['mean_after']:.4f} ({100 * c['scene_penetration']['relative_change']:+.0f}% vs base)")
+    return lines
+
+def run_cli(args) -> int:
+    "The main job: synth (train + held-out) -> ground-truth check -> create-data -> train -> evaluate, each stage in its own process."
+    import time
+    check_model_folder(args.model)
+    if args.model is None and not bundled_model_available(): raise CLIError("no bundled model in this installation: pass --model PATH")
+    from partcrafter_dpo.kitchen import list_scene_ids
+    out = Path(args.out); out.mkdir(parents=True, exist_ok=True); summary, t_run = {}, time.perf_counter()
+    names = ['synth', 'synth-heldout', 'ground-truth', 'create-data', 'train', 'evaluate']
+    def announce(name, what):
+        el = int(time.perf_counter() - t_run)
+        print(f"[run {names.index(name) + 1}/{len(names)}, {el // 60}:{el % 60:02d} elapsed] {name}: {what}", flush=True)
     def stage(name, argv):
-        t0 = time.perf_counter(); status = main(argv)
+        t0 = time.perf_counter(); status = _stage_process(argv, getattr(args, 'debug', False))
         summary[name] = dict(command='partcrafter-dpo ' + ' '.join(argv), status=status, seconds=round(time.perf_counter() - t0, 1))
         (out / 'run_summary.json').write_text(json.dumps(summary, indent=1))
-        print(f"[{name}] exit status {status} in {summary[name]['seconds']} s"); return status
+        print(f"[{name}] exit status {status} in {summary[name]['seconds']} s", flush=True); return status
     train_root, heldout_root = out / 'data' / 'train', out / 'data' / 'heldout'
     workers = ['--workers', str(args.workers)] if args.workers else []
-    stage('synth', ['synth', '--out', str(train_root), '--scenes', str(args.scenes), '--seed', str(args.seed)] + workers)
-    stage('synth-heldout', ['synth', '--out', str(heldout_root), '--scenes', str(args.heldout_scenes), '--seed', str(args.seed + 1)] + workers)
+    for name, root, n, seed in (('synth', train_root, args.scenes, args.seed), ('synth-heldout', heldout_root, args.heldout_scenes, args.seed + 1)):
+        have = len(list_scene_ids(root)) if root.is_dir() else 0
+        announce(name, f"{n} synthetic kitchen scenes (generator seed {seed}) -> {root}" + (f"; {min(have, n)} already there, kept" if have else ''))
+        if stage(name, ['synth', '--out', str(root), '--scenes', str(n), '--seed', str(seed)] + workers): return 1
+    announce('ground-truth', "check the synthetic ground truth: files readable and consistent, and no two parts of a scene overlap")
     for root in (train_root, heldout_root):
-        ds = MessyKitchenDataset(root); ds.validate()
-        worst = max(r.scene_penetration for r in score_scenes([s.parts for s in ds], resolution=64))
-        summary[f'ground_truth {root.name}'] = dict(scenes=len(ds), max_scene_penetration=worst)
-        if worst > 0: print(f"error: {root}: synthetic ground truth interpenetrates ({worst:.4f})", file=sys.stderr); return 1
+        gt = summary[f'ground_truth {root.name}'] = _check_ground_truth(root)
+        print(f"  {root}: {gt['scenes']} scenes, {gt['parts']} parts valid; largest scene penetration {gt['max_scene_penetration']:.4f} "
+              f"(volume scorer at {gt['resolution']}^3; must be 0)", flush=True)
+        if gt['max_scene_penetration'] > 0: raise CLIError(f"{root}: synthetic ground truth interpenetrates ({gt['max_scene_penetration']:.4f})")
     sampler = ['--steps', str(args.steps), '--octree-depth', str(args.octree_depth)] + (['--model', args.model] if args.model else [])
+    announce('create-data', f"{args.scenes} scenes x {len(args.seeds)} seeds = {args.scenes * len(args.seeds)} candidates ({args.steps} sampling steps, "
+             f"octree depth {args.octree_depth}), scored, paired -> {out / 'dpo_data'}")
     if stage('create-data', ['create-data', '--data', str(train_root), '--out', str(out / 'dpo_data'), '--split', 'all',
                              '--seeds', *map(str, args.seeds)] + sampler): return 1
+    import torch
     overrides = [f'data={out / "dpo_data"}', f'output_dir={out / "train"}', f'max_steps={args.train_steps}', f'model={args.model or "null"}',
                  f'mixed_precision={"bf16" if torch.cuda.is_available() else "no"}'] + list(RUN_TRAIN_OVERRIDES)
+    hist = out / 'train' / 'history.json'
+    done = len(json.loads(hist.read_text())) if hist.is_file() else 0
+    announce('train', f"{args.train_steps} DPO steps of a LoRA adapter -> {out / 'train' / 'adapter'}" + (f"; {done} steps already done, resumed" if done else ''))
     if stage('train', ['train', '--resume'] + (['--config', args.train_config] if args.train_config else []) + overrides): return 1
     device = ['--device', 'cuda'] if torch.cuda.is_available() else []
+    cached = len(list((out / 'eval' / 'samples').glob('*/*.json'))) if (out / 'eval' / 'samples').is_dir() else 0
+    announce('evaluate', f"base and dpo on {args.heldout_scenes} held-out scenes x {len(args.eval_seeds)} seeds = {2 * args.heldout_scenes * len(args.eval_seeds)} "
+             f"samples, scored{' (volume and tagac scorers)' if args.tagac else ''}, report" + (f"; {cached} samples cached from before, reused" if cached else ''))
     if stage('evaluate', ['evaluate', '--data', str(heldout_root), '--out', str(out / 'eval'), '--split', 'all', '--adapter',
-                          f'dpo={out / "train" / "adapter"}', '--seeds', *map(str, args.eval_seeds)] + sampler + device): return 1
-    print(f"report: {out / 'eval' / 'report.md'}")
+                          f'dpo={out / "train" / "adapter"}', '--seeds', *map(str, args.eval_seeds)] + sampler + device
+                          + ([] if args.tagac else ['--no-tagac'])): return 1
+    el = int(time.perf_counter() - t_run)
+    print(f"\ndone in {el // 60}:{el % 60:02d}", *_headline(json.loads((out / 'eval' / 'metrics.json').read_text())), sep='\n')
+    print(f"report: {out / 'eval' / 'report.md'} (figures beside it); stage commands and times: {out / 'run_summary.json'}")
     return 0
 
 def _add_run_parser(sub):
     p = sub.add_parser('run', help='the main job end to end on the embedded default (synthetic scenes + bundled model)')
-    p.add_argument('--out', default='runs/default'); p.add_argument('--seed', type=int, default=0, help='generator seed of the training scenes (held-out: seed + 1)')
-    p.add_argument('--scenes', type=int, default=8); p.add_argument('--heldout-scenes', type=int, default=4)
+    p.add_argument('--out', default='runs/default', help='output folder (a rerun resumes what is there)'); p.add_argument('--seed', type=int, default=0, help='generator seed of the training scenes (held-out: seed + 1)')
+    p.add_argument('--scenes', type=int, default=6, help='training scenes'); p.add_argument('--heldout-scenes', type=int, default=4, help='held-out scenes of the evaluation')
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2, 3], help='candidate seeds per training scene')
     p.add_argument('--eval-seeds', type=int, nargs='+', default=[0, 1], help='samples per held-out scene and model')
     p.add_argument('--model', default=None, help='weights folder (default: the bundled small model)')
-    p.add_argument('--steps', type=int, default=8, help='sampling steps'); p.add_argument('--octree-depth', type=int, default=5)
-    p.add_argument('--train-steps', type=int, default=40); p.add_argument('--train-config', default=None, help='YAML of DPOTrainConfig keys (the run overrides data, output and size)')
-    p.add_argument('--workers', type=int, default=None)
+    p.add_argument('--steps', type=int, default=8, help='sampling steps'); p.add_argument('--octree-depth', type=int, default=5, help='mesh extraction at 2^depth cells per axis')
+    p.add_argument('--train-steps', type=int, default=20, help='DPO training steps (2 pairs each)'); p.add_argument('--train-config', default=None, help='YAML of DPOTrainConfig keys (the run overrides data, output and size)')
+    p.add_argument('--workers', type=int, default=None, help='synth processes (default: all cores)')
+    p.add_argument('--tagac', action='store_true', help='also score the evaluation with the reference (tagac) scorer (about 5 s of CPU per sample)')
     p.set_defaults(func=run_cli)
 
-# %% ../nbs/90_cli.ipynb 26
+
+# %% ../nbs/90_cli.ipynb 29
 _SUBCOMMANDS = [_add_score_parser, _add_synth_parser, _add_create_data_parser, _add_train_parser, _add_evaluate_parser, _add_pretrain_parser, _add_run_parser]
 
 def build_parser() -> argparse.ArgumentParser:
     "The `partcrafter-dpo` argument parser with every sub-command."
-    parser = argparse.ArgumentParser(prog='partcrafter-dpo', description='DPO finetuning of PartCrafter against part interpenetration.')
+    parser = argparse.ArgumentParser(prog='partcrafter-dpo', description='DPO finetuning of PartCrafter against part interpenetration.',
+                                     formatter_class=HelpFormatter)
     parser.add_argument('-v', '--verbose', action='store_true', help='log at INFO level')
+    parser.add_argument('--debug', action='store_true', help='show the Python traceback of an error instead of a one-line message')
     sub = parser.add_subparsers(dest='command', required=True)
     for add in _SUBCOMMANDS: add(sub)
+    for p in sub.choices.values():                          # defaults in every help text; --debug also after the sub-command
+        p.formatter_class = HelpFormatter
+        p.add_argument('--debug', action='store_true', default=argparse.SUPPRESS, help='show the Python traceback of an error (default: off)')
     return parser
 
 def main(argv=None) -> int:
-    "Entry point of the `partcrafter-dpo` console script."
+    "Entry point of the `partcrafter-dpo` console script: the exit status; a user error is one line on stderr (see above)."
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format='%(levelname)s %(name)s: %(message)s')
-    return args.func(args)
+    try:
+        check_counts(args)
+        return args.func(args)
+    except Exception as e:
+        if args.debug or not is_user_error(e): raise
+        print(f"error: {cli_message(e)}", file=sys.stderr)
+        return e.status if isinstance(e, CLIError) else 1
 
-# %% ../nbs/90_cli.ipynb 35
+# %% ../nbs/90_cli.ipynb 43
 def _running_in_ipython() -> bool:
     import builtins
     return hasattr(builtins, 'get_ipython') or hasattr(builtins, '__IPYTHON__')

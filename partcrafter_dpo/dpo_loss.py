@@ -34,7 +34,7 @@ def sample_flow_timesteps(n: int, generator: torch.Generator | None = None, mode
     else: raise ValueError(f"unknown timestep mode {mode!r}: use 'logit_normal' or 'uniform'")
     return t.clamp(1e-5, 1 - 1e-5).to(device)
 
-# %% ../nbs/03_dpo_loss.ipynb 13
+# %% ../nbs/03_dpo_loss.ipynb 14
 @dataclass
 class PreferenceLossOutput:
     "A preference loss and what to log about it."
@@ -46,7 +46,7 @@ def _weighted_mean(x: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor
     w = weight.to(x)
     return (x * w).sum() / w.sum().clamp(min=1e-12)
 
-# %% ../nbs/03_dpo_loss.ipynb 14
+# %% ../nbs/03_dpo_loss.ipynb 15
 def dpo_loss(model_err_w, model_err_l, ref_err_w, ref_err_l, beta: float, weight=None) -> PreferenceLossOutput:
     "Diffusion-DPO loss from per-pair flow errors (each (B,)); `weight` (B,) optional per-pair weights."
     model_diff = model_err_w - model_err_l
@@ -59,7 +59,7 @@ def dpo_loss(model_err_w, model_err_l, ref_err_w, ref_err_l, beta: float, weight
                    model_err=(model_err_w + model_err_l).mean().item() / 2, ref_err=(ref_err_w + ref_err_l).mean().item() / 2)
     return PreferenceLossOutput(loss, metrics)
 
-# %% ../nbs/03_dpo_loss.ipynb 22
+# %% ../nbs/03_dpo_loss.ipynb 23
 def dro_loss(model_err_w, model_err_l, weight=None, ref_err_l=None, loser_clip: float | None = None) -> PreferenceLossOutput:
     """DSO's DRO objective: mean(L(winner) - L(loser)), no reference. With `loser_clip` (and the reference's loser errors
     `ref_err_l`), the loser's error counts only up to (1 + loser_clip) x the reference's: the loss is bounded below."""
@@ -77,7 +77,7 @@ def sft_loss(model_err_w, weight=None) -> PreferenceLossOutput:
     loss = _weighted_mean(model_err_w, weight)
     return PreferenceLossOutput(loss, dict(model_err_w=model_err_w.mean().item()))
 
-# %% ../nbs/03_dpo_loss.ipynb 27
+# %% ../nbs/03_dpo_loss.ipynb 28
 def regularised_loss(pref: PreferenceLossOutput, winner_err=None, sft_weight: float = 0.0, gt_err=None, gt_weight: float = 0.0,
                      weight=None) -> PreferenceLossOutput:
     "`pref` plus `sft_weight` x flow error on the winners and `gt_weight` x flow error on the ground truth (each (B,))."
@@ -90,7 +90,7 @@ def regularised_loss(pref: PreferenceLossOutput, winner_err=None, sft_weight: fl
         loss = loss + gt_weight * gt_err.mean(); metrics['gt_err'] = gt_err.mean().item()
     return PreferenceLossOutput(loss, metrics)
 
-# %% ../nbs/03_dpo_loss.ipynb 30
+# %% ../nbs/03_dpo_loss.ipynb 31
 @contextlib.contextmanager
 def adapters_disabled(model):
     "Run `model` as its base network: peft `PeftModel.disable_adapter()` or diffusers' `disable_adapters()` (DDP wrappers unwrapped)."
@@ -103,13 +103,13 @@ def adapters_disabled(model):
         finally: model.enable_adapters()
     else: raise TypeError(f"{type(model).__name__} has no LoRA adapters to disable: pass a peft or diffusers-adapter model, or ref_model=")
 
-# %% ../nbs/03_dpo_loss.ipynb 31
+# %% ../nbs/03_dpo_loss.ipynb 32
 def default_model_call(model, noisy: torch.Tensor, timestep: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
     "Call a PartCrafter DiT: latents (B, P, T, C), timestep (B,) in [0, 1000], DINOv2 tokens (B, L, D)."
     out = model(noisy, timestep, encoder_hidden_states=cond, return_dict=False)
     return out[0] if isinstance(out, (tuple, list)) else out
 
-# %% ../nbs/03_dpo_loss.ipynb 32
+# %% ../nbs/03_dpo_loss.ipynb 33
 @dataclass
 class PreferenceBatchErrors:
     "Per-pair flow errors of the trained model and of the reference, and the inputs that produced them."
@@ -120,7 +120,7 @@ class PreferenceBatchErrors:
     timesteps: torch.Tensor
     noise: torch.Tensor
 
-# %% ../nbs/03_dpo_loss.ipynb 33
+# %% ../nbs/03_dpo_loss.ipynb 34
 def preference_forward(model, latent_w, latent_l, cond, generator=None, share_noise: bool = True, timestep_mode: str = "logit_normal",
                        timestep_mean: float = 0.0, timestep_std: float = 1.0, part_mask=None, with_reference: bool = True,
                        ref_model=None, model_call=default_model_call, timestep_scale: float = 1000.0) -> PreferenceBatchErrors:
@@ -140,7 +140,7 @@ def preference_forward(model, latent_w, latent_l, cond, generator=None, share_no
         ref_w, ref_l = ref.chunk(2)
     return PreferenceBatchErrors(*err.chunk(2), ref_w, ref_l, t, noise)
 
-# %% ../nbs/03_dpo_loss.ipynb 35
+# %% ../nbs/03_dpo_loss.ipynb 36
 def supervised_flow_error(model, latents, cond, generator=None, timestep_mean: float = 0.0, timestep_std: float = 1.0,
                           part_mask=None, model_call=default_model_call, timestep_scale: float = 1000.0) -> torch.Tensor:
     "Per-sample flow-matching error (B,) of `model` on clean `latents` (B, P, T, C) given image tokens `cond` (B, L, D)."

@@ -21,9 +21,9 @@ from .pairs import atomic_write_text
 log = logging.getLogger(__name__)
 
 # %% auto 0
-__all__ = ['log', 'METRICS', 'GEOMETRY', 'paired_statistics', 'EvalConfig', 'part_overlap_iou', 'shape_indicators',
-           'sample_metrics', 'evaluate_model', 'per_scene', 'best_of_n', 'compare', 'write_report', 'check_eval_config',
-           'run_evaluation']
+__all__ = ['log', 'METRICS', 'GEOMETRY', 'EXTRA_GEOMETRY', 'SMOKE_SCENES', 'paired_statistics', 'EvalConfig', 'part_overlap_iou',
+           'shape_indicators', 'sample_metrics', 'evaluate_model', 'per_scene', 'best_of_n', 'paired_samples',
+           'compare', 'write_report', 'check_eval_config', 'run_evaluation']
 
 # %% ../nbs/05_evaluation.ipynb 5
 def _bootstrap_ci(fn, n: int, n_boot: int, seed: int):
@@ -160,124 +160,292 @@ def evaluate_model(pipe, dataset, out, name: str, adapter: str | None, cfg: Eval
     return records
 
 # %% ../nbs/05_evaluation.ipynb 19
-def per_scene(records, key: str) -> dict:
-    "scene id -> mean of `key` over the scored samples of that scene."
+def per_scene(records, key: str, samples=None) -> dict:
+    "scene id -> mean of `key` over the valid samples of that scene (only the (scene, seed) in `samples`, when given)."
     out = {}
     for r in records:
-        if r.get('status') == 'scored' and r.get(key) is not None and math.isfinite(r[key]): out.setdefault(r['scene_id'], []).append(r[key])
+        if _valid(r, key) and (samples is None or (r['scene_id'], r['seed']) in samples): out.setdefault(r['scene_id'], []).append(r[key])
     return {k: float(np.mean(v)) for k, v in out.items()}
 
-def best_of_n(records) -> list:
-    "Per scene, the scored sample with the lowest DPO score, relabelled as model 'best_of_n'."
-    best = {}
+def best_of_n(records, name: str | None = None, n: int | None = None) -> list:
+    "Per scene, the scored sample with the lowest DPO score, relabelled as model `<name>+best_of_<n>` (n: samples per scene)."
+    best, count = {}, {}
     for r in records:
-        if r.get('status') == 'scored' and (r['scene_id'] not in best or r['dpo_score'] < best[r['scene_id']]['dpo_score']): best[r['scene_id']] = r
-    return [dict(r, model='best_of_n') for r in best.values()]
+        count[r['scene_id']] = count.get(r['scene_id'], 0) + 1
+        if _valid(r, 'dpo_score') and (r['scene_id'] not in best or r['dpo_score'] < best[r['scene_id']]['dpo_score']): best[r['scene_id']] = r
+    n = n or max(count.values(), default=0)
+    name = name or (records[0].get('model', 'base') if records else 'base')
+    return [dict(r, model=f"{name}+best_of_{n}", best_of=n) for r in best.values()]
+
 
 # %% ../nbs/05_evaluation.ipynb 20
 METRICS = ('scene_penetration', 'per_object_mean', 'dpo_score', 'tagac_scene_penetration', 'tagac_dpo_score')
 GEOMETRY = ('chamfer', 'fscore')
+# per-sample keys shown when the records have them: (key, label, how the change is given)
+EXTRA_GEOMETRY = (('chamfer_sum', 'Chamfer (sum, PartCrafter)', 'relative'), ('iou_overlap', 'part IoU (64^3)', 'points'),
+                  ('components_per_part', 'components per part', 'absolute'), ('mean_part_gap', 'mean part gap', 'absolute'))
 
-def compare(base_records, model_records, cfg: EvalConfig) -> dict:
-    "Paired statistics of a model against the base for every penetration metric, plus geometry and failure counts."
-    out = dict(samples=len(model_records), failed=sum(r.get('status') != 'scored' for r in model_records),
-               parts_produced_mean=float(np.mean([r['num_parts_produced'] for r in model_records])) if model_records else float('nan'))
-    for k in METRICS:
-        b, m = per_scene(base_records, k), per_scene(model_records, k)
-        common = sorted(set(b) & set(m))
-        if not common: out[k] = None; continue
-        out[k] = paired_statistics([b[s] for s in common], [m[s] for s in common], cfg.n_boot, cfg.stats_seed) if common else None
-    for k in GEOMETRY:
-        vals = [r[k] for r in model_records if r.get(k) is not None and math.isfinite(r[k])]
-        out[k] = float(np.mean(vals)) if vals else float('nan')
+def _valid(r, key) -> bool:
+    "Whether record `r` has a usable `key`: a finite number and, for a penetration metric, a sample that its scorer scored."
+    v = r.get(key)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v): return False
+    if key not in METRICS: return True
+    status = 'tagac_status' if key.startswith('tagac_') and 'tagac_status' in r else 'status'   # each scorer's own status
+    return r.get(status) == 'scored'
+
+def paired_samples(base_records, model_records, key: str) -> dict:
+    """(scene, seed) -> (base value, model value) over the samples valid in both; a best-of-N record is paired with the
+    base's mean over the valid seeds of its scene (key (scene, None))."""
+    b = {(r['scene_id'], r['seed']): r[key] for r in base_records if _valid(r, key)}
+    out = {}
+    for r in model_records:
+        if not _valid(r, key): continue
+        if 'best_of' in r:
+            vals = [v for (s, _), v in b.items() if s == r['scene_id']]
+            if vals: out[(r['scene_id'], None)] = (float(np.mean(vals)), r[key])
+        elif (r['scene_id'], r['seed']) in b: out[(r['scene_id'], r['seed'])] = (b[(r['scene_id'], r['seed'])], r[key])
     return out
 
+def _scene_means(pairs):
+    by = {}
+    for (s, _), bm in pairs.items(): by.setdefault(s, []).append(bm)
+    scenes = sorted(by)
+    return scenes, np.array([np.mean([x[0] for x in by[s]]) for s in scenes]), np.array([np.mean([x[1] for x in by[s]]) for s in scenes])
+
+def _paired_stats(pairs, cfg) -> dict:
+    "`paired_statistics` over scenes of paired samples, plus the relative change (negative = reduction) and its interval."
+    scenes, before, after = _scene_means(pairs)
+    st = paired_statistics(before, after, cfg.n_boot, cfg.stats_seed)
+    lo, hi = st['mean_relative_reduction_ci95']
+    return dict(st, relative_change=-st['mean_relative_reduction'], relative_change_ci95=[-hi, -lo], scenes=len(scenes), samples=len(pairs))
+
+def _paired_means(pairs, how: str) -> dict:
+    "Means of the base and the model over the same samples and their change: 'relative' (fraction), 'points' (x100) or 'absolute'."
+    b, m = (float(np.mean([x[i] for x in pairs.values()])) for i in (0, 1))
+    change = (m / b - 1 if b else float('nan')) if how == 'relative' else (100 * (m - b) if how == 'points' else m - b)
+    return dict(samples=len(pairs), base=b, model=m, change=change, change_kind=how)
+
+def compare(base_records, model_records, cfg: EvalConfig) -> dict:
+    "Paired statistics of a model against the base (same scenes and seeds) for every metric, plus geometry and failure counts."
+    out = dict(samples=len(model_records), failed=sum(r.get('status') != 'scored' for r in model_records),
+               tagac_failed=sum(r.get('tagac_status') == 'failed' for r in model_records),
+               parts_produced_mean=float(np.mean([r['num_parts_produced'] for r in model_records])) if model_records else float('nan'))
+    for k in METRICS:
+        pairs = paired_samples(base_records, model_records, k)
+        out[k] = _paired_stats(pairs, cfg) if pairs else None
+    base_scored = sum(_valid(r, 'scene_penetration') for r in base_records)
+    n_pen = len(paired_samples(base_records, model_records, 'scene_penetration'))
+    best = any('best_of' in r for r in model_records)
+    out['paired'] = dict(samples=n_pen, base_scored=base_scored, subset=(not best) and n_pen < base_scored)
+    for k in GEOMETRY:                               # the model's own mean over its samples (kept for older readers of metrics.json)
+        vals = [r[k] for r in model_records if _valid(r, k)]
+        out[k] = float(np.mean(vals)) if vals else float('nan')
+    for k, how in (('chamfer', 'relative'), ('fscore', 'points'), *((k, how) for k, _, how in EXTRA_GEOMETRY)):
+        pairs = paired_samples(base_records, model_records, k)
+        out[f'{k}_paired'] = _paired_means(pairs, how) if pairs else None
+    vol = lambda r: float(sum(r['part_volumes'])) if isinstance(r.get('part_volumes'), list) and r['part_volumes'] else None
+    b = {(r['scene_id'], r['seed']): vol(r) for r in base_records if vol(r)}
+    ratios = [vol(r) / b[(r['scene_id'], r['seed'])] for r in model_records if 'best_of' not in r and vol(r) is not None and (r['scene_id'], r['seed']) in b]
+    out['volume_ratio'] = dict(samples=len(ratios), mean=float(np.mean(ratios)), median=float(np.median(ratios))) if ratios else None
+    return out
+
+
 # %% ../nbs/05_evaluation.ipynb 22
+def _label(key): return key.replace('_', ' ')
+
 def _fig_paired(base, models, key, path):
-    import matplotlib; import matplotlib.pyplot as plt
+    "Per scene, paired samples: base vs model scatter, histogram and CDF of the relative change (negative = less)."
+    import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 3, figsize=(14, 4))
-    b = per_scene(base, key); lim = 0
+    lim = 0
     for name, recs in models.items():
-        m = per_scene(recs, key); common = sorted(set(b) & set(m))
-        x, y = np.array([b[s] for s in common]), np.array([m[s] for s in common])
+        scenes, x, y = _scene_means(paired_samples(base, recs, key))
         if not len(x): continue
         axs[0].scatter(x, y, s=12, label=name); lim = max(lim, x.max(), y.max())
-        rel = 1 - y[x > 0] / x[x > 0]
-        axs[1].hist(rel, bins=20, alpha=0.5, label=name)
-        axs[2].plot(np.sort(rel), np.linspace(0, 1, len(rel)), label=name)
-    axs[0].plot([0, lim], [0, lim], 'k--', lw=1); axs[0].set_xlabel(f'base {key}'); axs[0].set_ylabel(f'model {key}'); axs[0].set_title('per scene (below the line = better)')
-    axs[1].set_title('relative reduction per scene'); axs[2].set_title('CDF of relative reduction'); axs[2].axvline(0, c='gray', lw=1)
+        rel = y[x > 0] / x[x > 0] - 1
+        axs[1].hist(100 * rel, bins=20, alpha=0.5, label=name)
+        axs[2].plot(np.sort(100 * rel), np.arange(1, len(rel) + 1) / len(rel), drawstyle='steps-post', label=name)
+    axs[0].plot([0, lim], [0, lim], 'k--', lw=1); axs[0].set_xlabel(f'base {_label(key)} (same samples)'); axs[0].set_ylabel(f'model {_label(key)}')
+    axs[0].set_title('per scene (below the line = less)')
+    axs[1].set_title('relative change per scene (negative = less)'); axs[1].set_xlabel('change vs base, %')
+    axs[2].set_title('CDF of the relative change per scene'); axs[2].set_xlabel('change vs base, %'); axs[2].axvline(0, c='gray', lw=1)
     for a in axs: a.legend(fontsize=8)
     fig.tight_layout(); fig.savefig(path, dpi=100); plt.close(fig)
 
 def _fig_by_parts(base, models, key, path):
+    "Relative change of `key` vs the base per part count of the scene, on paired samples (the table's numbers, split)."
     import matplotlib.pyplot as plt
-    names = {'base': base, **models}
-    counts = sorted({r['num_parts_expected'] for r in base})
-    fig, ax = plt.subplots(figsize=(7, 3.5)); w = 0.8 / len(names)
-    for j, (name, recs) in enumerate(names.items()):
-        vals = [np.mean([r[key] for r in recs if r['num_parts_expected'] == c and r.get('status') == 'scored'] or [np.nan]) for c in counts]
+    parts = {r['scene_id']: r['num_parts_expected'] for r in base}
+    counts = sorted(set(parts.values()))
+    fig, ax = plt.subplots(figsize=(7, 3.5)); w = 0.8 / max(len(models), 1)
+    for j, (name, recs) in enumerate(models.items()):
+        pairs = paired_samples(base, recs, key); vals = []
+        for c in counts:
+            sel = [bm for (s, _), bm in pairs.items() if parts.get(s) == c]
+            b = np.mean([x[0] for x in sel]) if sel else np.nan
+            vals.append(100 * (np.mean([x[1] for x in sel]) / b - 1) if sel and b > 0 else np.nan)
         ax.bar(np.arange(len(counts)) + j * w, vals, w, label=name)
-    ax.set_xticks(np.arange(len(counts)) + w * (len(names) - 1) / 2, [str(c) for c in counts]); ax.set_xlabel('parts in the scene'); ax.set_ylabel(key); ax.legend(fontsize=8)
+    ax.axhline(0, c='gray', lw=1)
+    ax.set_xticks(np.arange(len(counts)) + w * (len(models) - 1) / 2, [str(c) for c in counts]); ax.set_xlabel('parts in the scene')
+    ax.set_ylabel(f'{_label(key)}: change vs base, %'); ax.set_title('paired change by part count (negative = less)'); ax.legend(fontsize=8)
     fig.tight_layout(); fig.savefig(path, dpi=100); plt.close(fig)
 
-# %% ../nbs/05_evaluation.ipynb 23
-def _render_sample(glb, size=(320, 320)):
-    import pyvista as pv
-    from partcrafter_dpo.penetration import PART_COLORS
-    pl = pv.Plotter(off_screen=True, window_size=list(size)); pl.set_background('white')
-    if Path(glb).exists():
-        for i, m in enumerate(load_scene_parts(glb)): pl.add_mesh(pv.wrap(m), color=PART_COLORS[i % len(PART_COLORS)], smooth_shading=True)
-    pl.camera_position = 'iso'; img = pl.screenshot(return_img=True); pl.close(); return img
+def _read_history(h):
+    "Rows of a training history: a list of dicts, or the path of a history.json."
+    return h if isinstance(h, list) else json.loads(Path(h).read_text())
 
-def _fig_gallery(out, base, recs, name, key, path, k=3):
+def _fig_training(histories: dict, path) -> bool:
+    "Training curves (loss, implicit accuracy, reward margin, validation penetration) of each {name: history}; False if none has rows."
     import matplotlib.pyplot as plt
-    b = {(r['scene_id'], r['seed']): r for r in base if r.get('status') == 'scored'}
-    pairs = [(r[key] - b[(r['scene_id'], r['seed'])][key], r) for r in recs if r.get('status') == 'scored' and (r['scene_id'], r['seed']) in b]
+    hs = {}
+    for n, h in histories.items():
+        try: hs[n] = _read_history(h)
+        except (OSError, ValueError) as e: log.warning("training history of %s unreadable (%s): no curve for it", n, e)
+    hs = {n: h for n, h in hs.items() if h}
+    if not hs: return False
+    panels = [('loss', 'loss'), ('implicit_accuracy', 'implicit accuracy (winner preferred)'), ('reward_margin', 'reward margin'),
+              ('val_scene_penetration', 'validation scene penetration')]
+    fig, axs = plt.subplots(1, 4, figsize=(16, 3.5))
+    for ax, (k, title) in zip(axs, panels):
+        drawn = False
+        for n, h in hs.items():
+            pts = [(r['step'], r[k]) for r in h if isinstance(r.get(k), (int, float)) and math.isfinite(r[k])]
+            if pts: ax.plot(*zip(*pts), marker='o' if len(pts) < 20 else None, ms=3, label=n); drawn = True
+        ax.set_title(title, fontsize=10); ax.set_xlabel('step')
+        if drawn: ax.legend(fontsize=8)
+        else: ax.text(0.5, 0.5, 'not logged\n(validate_every=0)' if k.startswith('val_') else 'not logged', ha='center', va='center', transform=ax.transAxes)
+    fig.tight_layout(); fig.savefig(path, dpi=100); plt.close(fig); return True
+
+
+# %% ../nbs/05_evaluation.ipynb 23
+def _render_sample(glb, size=(320, 320), resolution: int = 64):
+    "Render of a sample's parts (translucent) with the cells inside two or more parts in red; blank if it has no parts."
+    from partcrafter_dpo.penetration import render_overlap
+    if not Path(glb).exists(): return np.full((*size[::-1], 3), 255, np.uint8)
+    parts = load_scene_parts(glb)
+    try: return render_overlap(parts, resolution, window_size=size)
+    except PenetrationInputError:                       # a part the scorer cannot voxelise: the parts alone, no overlap cells
+        import pyvista as pv
+        from partcrafter_dpo.penetration import PART_COLORS
+        pl = pv.Plotter(off_screen=True, window_size=list(size)); pl.set_background('white')
+        for i, m in enumerate(parts): pl.add_mesh(pv.wrap(m), color=PART_COLORS[i % len(PART_COLORS)], smooth_shading=True)
+        pl.camera_position = 'iso'; img = pl.screenshot(return_img=True); pl.close(); return img
+
+def _fig_gallery(out, base, recs, name, key, path, k=3, resolution: int = 64):
+    "The k largest reductions and k largest increases of `key` (same scene and seed), base left, model right."
+    import matplotlib.pyplot as plt
+    pairs = paired_samples(base, recs, key)
     if not pairs: return False
-    pairs.sort(key=lambda x: x[0]); chosen = pairs[:k] + pairs[-k:] if len(pairs) > 2 * k else pairs
-    fig, axs = plt.subplots(len(chosen), 2, figsize=(6, 3 * len(chosen)), squeeze=False)
-    for row, (d, r) in zip(axs, chosen):
-        for ax, model, rr in ((row[0], 'base', b[(r['scene_id'], r['seed'])]), (row[1], name, r)):
-            ax.imshow(_render_sample(_sample_path(out, model, r['scene_id'], r['seed']).with_suffix('.glb'))); ax.axis('off')
-            ax.set_title(f"{model} {r['scene_id'][-5:]}/s{r['seed']}: {rr[key]:.3f}", fontsize=8)
+    ranked = sorted(pairs.items(), key=lambda kv: kv[1][1] - kv[1][0])
+    chosen = ranked[:k] + ranked[-k:] if len(ranked) > 2 * k else ranked
+    fig, axs = plt.subplots(len(chosen), 2, figsize=(6, 3 * len(chosen) + 0.6), squeeze=False)
+    for row, ((sid, seed), (b, m)) in zip(axs, chosen):
+        for ax, model, v in ((row[0], 'base', b), (row[1], name, m)):
+            ax.imshow(_render_sample(_sample_path(out, model, sid, seed).with_suffix('.glb'), resolution=resolution)); ax.axis('off')
+            ax.set_title(f"{model}, scene {sid[-5:]} seed {seed}\n{_label(key)} {v:.3f}" + (f" ({100 * (m / b - 1):+.0f}%)" if model != 'base' and b > 0 else ''), fontsize=8)
+    fig.suptitle(f"{name} vs base: largest reductions (top) and increases (bottom) of {_label(key)}\nred: cells inside two or more parts", fontsize=9)
     fig.tight_layout(); fig.savefig(path, dpi=90); plt.close(fig); return True
 
-# %% ../nbs/05_evaluation.ipynb 24
-def _fmt_row(name, c):
-    def f(k):
-        s = c.get(k)
-        return '-' if s is None else f"{s['mean_after']:.4f} ({100 * s['mean_relative_reduction']:+.1f}%, CI {100 * s['mean_relative_reduction_ci95'][0]:.1f}..{100 * s['mean_relative_reduction_ci95'][1]:.1f})"
-    sp = c.get('scene_penetration') or {}
-    return (f"| {name} | {f('scene_penetration')} | {f('per_object_mean')} | {f('dpo_score')} | {100 * sp.get('improved', float('nan')):.0f}% | "
-            f"{sp.get('wilcoxon_p', float('nan')):.2g} | {c['chamfer']:.4f} | {c['fscore']:.3f} | {c['failed']}/{c['samples']} |")
 
-def write_report(out, base_records, model_records: dict, cfg: EvalConfig, gallery: bool = True) -> dict:
-    "metrics.json, report.md and figures under `out`; returns the metrics."
+# %% ../nbs/05_evaluation.ipynb 24
+SMOKE_SCENES = 20          # fewer held-out scenes than this: the report is a smoke test
+
+def _pct(x, digits=0): return f"{100 * x:+.{digits}f}%" if x is not None and math.isfinite(x) else 'n/a'
+
+def _fmt_row(name, c, smoke: bool = False):
+    "One row of the report's table: values on the samples paired with the base, changes negative for a reduction."
+    def f(k, with_ci=True):
+        s = c.get(k)
+        if s is None: return '-'
+        lo, hi = s['relative_change_ci95']
+        ci = f" [{100 * lo:+.0f}, {100 * hi:+.0f}]{'*' if smoke else ''}" if with_ci else ''
+        return f"{s['mean_before']:.4f} → {s['mean_after']:.4f} ({_pct(s['relative_change'])}{ci})"
+    sp, pr = c.get('scene_penetration') or {}, c.get('paired') or {}
+    n = f"{sp.get('scenes', 0)} scenes, {sp.get('samples', 0)} samples" if sp else 'none'
+    if pr.get('subset'): n += f" (base on {pr['samples']} of its {pr['base_scored']} samples)"
+    ch, fs, vr = c.get('chamfer_paired'), c.get('fscore_paired'), c.get('volume_ratio')
+    geo = lambda g, unit: '-' if g is None else (f"{g['model']:.4f} ({_pct(g['change'])})" if unit == '%' else f"{g['model']:.3f} ({g['change']:+.1f} pt)")
+    p = sp.get('wilcoxon_p', float('nan'))
+    return (f"| {name} | {n} | {f('scene_penetration')} | {f('per_object_mean', False)} | {f('dpo_score', False)} | "
+            f"{100 * sp.get('improved', float('nan')):.0f}% | {p:.2g}{'*' if smoke else ''} | {geo(ch, '%')} | {geo(fs, 'pt')} | "
+            f"{'-' if vr is None else format(vr['mean'], '.2f')} | {c['failed']}/{c['samples']}" + (f", tagac {c['tagac_failed']}" if c.get('tagac_failed') else '') + " |")
+
+def _failure_lines(records_by_model: dict) -> list:
+    "Markdown lines: why samples failed, per model and scorer (the same message counted once with its number)."
+    lines = []
+    for name, recs in records_by_model.items():
+        for label, status, err in (('volume scorer', 'status', 'error'), ('tagac scorer', 'tagac_status', 'tagac_error')):
+            bad = [r for r in recs if r.get(status) == 'failed' or (status == 'status' and r.get(status) not in (None, 'scored'))]
+            if not bad: continue
+            why = {}
+            for r in bad: why[r.get(err) or 'no error message recorded'] = why.get(r.get(err) or 'no error message recorded', 0) + 1
+            lines += [f"- {name}, {label}: {len(bad)} of {len(recs)} samples failed"] + [f"  - {n} x {msg}" for msg, n in sorted(why.items(), key=lambda x: -x[1])]
+    return lines or ["- none: every sample was scored"]
+
+def write_report(out, base_records, model_records: dict, cfg: EvalConfig, gallery: bool = True, history: dict | None = None) -> dict:
+    """metrics.json, report.md and figures under `out`; returns the metrics. `history`: {model name: training history
+    (rows, or the path of a history.json)} for the training-curve figure."""
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    models = {'best_of_n': best_of_n(base_records), **model_records}
-    metrics = dict(config=asdict(cfg), base=compare(base_records, base_records, cfg), models={k: compare(base_records, v, cfg) for k, v in models.items()})
+    n = len(cfg.seeds)
+    models = dict(model_records)
+    for name, recs in [('base', base_records), *model_records.items()]: models[f"{name}+best_of_{n}"] = best_of_n(recs, name, n)
+    scenes = sorted({r['scene_id'] for r in base_records}); smoke = len(scenes) < SMOKE_SCENES
+    failures = {name: [r.get('error') for r in recs if r.get('status') != 'scored'] for name, recs in [('base', base_records), *model_records.items()]}
+    metrics = dict(config=asdict(cfg), scenes=len(scenes), seeds=n, smoke_test=smoke, sign='relative_change < 0: less than the base on the same samples',
+                   base=compare(base_records, base_records, cfg), models={k: compare(base_records, v, cfg) for k, v in models.items()}, failures=failures)
     atomic_write_text(out / 'metrics.json', json.dumps(metrics, indent=1))
     _fig_paired(base_records, models, 'scene_penetration', out / 'paired_scene_penetration.png')
     _fig_paired(base_records, models, 'dpo_score', out / 'paired_dpo_score.png')
     _fig_by_parts(base_records, models, 'scene_penetration', out / 'by_part_count.png')
+    curves = bool(history) and _fig_training(history, out / 'training_curves.png')
     if gallery and importlib.util.find_spec('pyvista') is None:
         log.warning("pyvista is not installed: no sample galleries in %s", out); gallery = False
-    galleries = [n for n in model_records if gallery and _fig_gallery(out, base_records, model_records[n], n, 'scene_penetration', out / f'gallery_{n}.png')]
-    base = metrics['base']
-    lines = ["# Evaluation report", "", f"{len({r['scene_id'] for r in base_records})} held-out scenes x {len(cfg.seeds)} seeds (paired: same seeds for every model), "
-             f"{cfg.num_inference_steps} steps, guidance {cfg.guidance_scale}; volume scorer at {cfg.score_resolution}^3; Chamfer (L2) and F-score@{cfg.fscore_threshold} "
-             f"on {cfg.num_points} points per part in the [-1, 1] frame, parts matched by Hungarian assignment.", "",
-             f"Base model: scene penetration {base['scene_penetration']['mean_before']:.4f}, Chamfer {base['chamfer']:.4f}, F-score {base['fscore']:.3f}, failed {base['failed']}/{base['samples']}.", "",
-             "| model | scene penetration | per-object | DPO score | scenes improved | Wilcoxon p | Chamfer | F-score | failed |", "|---|---|---|---|---|---|---|---|---|"]
-    lines += [_fmt_row(n, c) for n, c in metrics['models'].items()]
-    lines += ["", "Relative reductions are against the base model, with bootstrap 95% intervals over scenes. best_of_n reranks the base model's seeds by the scorer.", "",
-              "![paired scene penetration](paired_scene_penetration.png)", "", "![paired DPO score](paired_dpo_score.png)", "", "![by part count](by_part_count.png)"]
-    lines += [f"\n![gallery {n}](gallery_{n}.png)" for n in galleries]
+    galleries = [m for m in model_records if gallery and _fig_gallery(out, base_records, model_records[m], m, 'scene_penetration', out / f'gallery_{m}.png',
+                                                                     resolution=cfg.score_resolution)]
+    base = metrics['base']; bsp = base['scene_penetration'] or {}
+    lines = ["# Evaluation report", ""]
+    if smoke: lines += [f"> **Smoke test: {len(scenes)} held-out scenes (fewer than {SMOKE_SCENES}).** This run shows that the pipeline works end to end. "
+                        "Its changes, intervals and p-values (marked *) describe a handful of samples and are not findings: "
+                        "at this size a real effect and noise cannot be told apart.", ""]
+    lines += [f"{len(scenes)} held-out scenes x {n} seeds (paired: the same scenes and seeds for every model), {cfg.num_inference_steps} steps, guidance "
+              f"{cfg.guidance_scale}; volume scorer at {cfg.score_resolution}^3; Chamfer (L2, mean of the two directions) and F-score@{cfg.fscore_threshold} "
+              f"on {cfg.num_points} points per part in the [-1, 1] frame, parts matched by Hungarian assignment.", "",
+              f"Base model: scene penetration {bsp.get('mean_before', float('nan')):.4f}, Chamfer {base['chamfer']:.4f}, F-score {base['fscore']:.3f}, "
+              f"failed {base['failed']}/{base['samples']}.", "",
+              "| model | paired with the base | scene penetration: base → model (change [95% CI]) | per-object: base → model (change) | DPO score: base → model (change) "
+              "| scenes improved | Wilcoxon p | Chamfer (change) | F-score (change) | volume vs base | failed |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines += [_fmt_row(name, c, smoke) for name, c in metrics['models'].items()]
+    lines += ["", "Every change is the model against the base **on the same scenes and seeds** (negative = less than the base; "
+              "a reduction of 46% reads -46%). When a model scored fewer samples than the base, the base figure in its row is recomputed on "
+              "that subset, and the row says so. Intervals: bootstrap 95% over scenes. Chamfer: relative change; F-score: change in points; "
+              "volume vs base: mean over samples of the model's summed part volume over the base's, same scene and seed (when recorded). "
+              f"`<model>+best_of_{n}`: per scene the model's sample with the lowest DPO score (reranking by the scorer), against the base's mean over the seeds of that scene."]
+    if smoke: lines += ["", "\\* smoke test: not a finding (see the banner)."]
+    extra = [(k, label) for k, label, _ in EXTRA_GEOMETRY if any(c.get(f'{k}_paired') for c in metrics['models'].values())]
+    if extra:
+        lines += ["", "More geometry, paired with the base on the same samples (base → model, change):", "",
+                  "| model | " + " | ".join(label for _, label in extra) + " |", "|---|" + "---|" * len(extra)]
+        def g(c, k):
+            p = c.get(f'{k}_paired')
+            if p is None: return '-'
+            ch = _pct(p['change']) if p['change_kind'] == 'relative' else (f"{p['change']:+.1f} pt" if p['change_kind'] == 'points' else f"{p['change']:+.4f}")
+            return f"{p['base']:.4f} → {p['model']:.4f} ({ch})"
+        lines += [f"| {name} | " + " | ".join(g(c, k) for k, _ in extra) + " |" for name, c in metrics['models'].items() if '+best_of_' not in name]
+    lines += ["", "## Why samples failed", ""] + _failure_lines({'base': base_records, **model_records})
+    lines += ["", "## Figures", "",
+              "Scatter, histogram and CDF of the per-scene change of each model against the base on the same samples (below the diagonal, "
+              "left of zero: less penetration than the base):", "", "![paired scene penetration](paired_scene_penetration.png)", "",
+              "![paired DPO score](paired_dpo_score.png)", "", "The same change split by the number of parts in the scene:", "", "![by part count](by_part_count.png)"]
+    if curves: lines += ["", "Training curves from the training history (loss, implicit accuracy = share of pairs whose winner the model prefers, reward margin, "
+                         "validation penetration when logged):", "", "![training curves](training_curves.png)"]
+    for m in galleries:
+        lines += ["", f"Samples of {m} with the largest reductions (top) and increases (bottom) of scene penetration, next to the base's sample of the same "
+                  "scene and seed; the number under each is its scene penetration, red cells lie inside two or more parts:", "", f"![gallery {m}](gallery_{m}.png)"]
     atomic_write_text(out / 'report.md', "\n".join(lines) + "\n")
     return metrics
 
-# %% ../nbs/05_evaluation.ipynb 26
+
+# %% ../nbs/05_evaluation.ipynb 29
 def check_eval_config(out, cfg: EvalConfig):
     "Write `out/eval_config.json`, or raise if the folder holds samples made with other settings."
     f = Path(out) / 'eval_config.json'
@@ -289,17 +457,19 @@ def check_eval_config(out, cfg: EvalConfig):
             raise ValueError(f"{f}: the cached samples were made with other settings {diff} (cached, requested); use another output folder")
     else: atomic_write_text(f, json.dumps(asdict(cfg), indent=1))
 
-# %% ../nbs/05_evaluation.ipynb 27
+# %% ../nbs/05_evaluation.ipynb 30
 def run_evaluation(pipe, dataset, out, adapters: dict | None = None, cfg: EvalConfig = EvalConfig(), scene_ids=None, progress: bool = True,
-                   report: bool = True) -> dict | None:
-    "Base model and every adapter (name -> peft folder) on the same scenes and seeds; writes the report under `out` (unless `report` is False)."
+                   report: bool = True, check_adapter_base: bool = True, history: dict | None = None) -> dict | None:
+    """Base model and every adapter (name -> peft folder) on the same scenes and seeds; writes the report under `out` (unless `report` is False).
+    `history`: {adapter name: training history.json} for the training-curve figure."""
     from partcrafter_dpo.training import load_adapter
-    check_eval_config(out, cfg)
     adapters = dict(adapters or {})
-    if 'base' in adapters or 'best_of_n' in adapters: raise ValueError("adapter names 'base' and 'best_of_n' are reserved")
+    if 'base' in adapters or any('+' in n for n in adapters): raise ValueError("adapter names must not be 'base' or contain '+' (best-of-N rows)")
     for name, folder in adapters.items():
         if not Path(folder).is_dir(): raise FileNotFoundError(f"adapter {name!r}: no such folder {folder}")
-        load_adapter(pipe.transformer, folder, adapter_name=name)
+    check_eval_config(out, cfg)
+    for name, folder in adapters.items(): load_adapter(pipe.transformer, folder, adapter_name=name, check_base=check_adapter_base)
     base = evaluate_model(pipe, dataset, out, 'base', None, cfg, scene_ids, progress)
     models = {name: evaluate_model(pipe, dataset, out, name, name, cfg, scene_ids, progress) for name in adapters}
-    return write_report(out, base, models, cfg) if report else None
+    return write_report(out, base, models, cfg, history=history) if report else None
+

@@ -109,7 +109,7 @@ def encode_ground_truth(vae, gt_unit, num_tokens: int, num_points: int = 4096, s
     gen = torch.Generator(vae.device).manual_seed(seed)
     return vae.encode(torch.as_tensor(surf, dtype=torch.float32, device=vae.device), num_tokens, generator=gen).latent_dist.mean.float().cpu()
 
-# %% ../nbs/01_generation.ipynb 15
+# %% ../nbs/01_generation.ipynb 16
 def write_candidate(scene_dir: Path, seed: int, latents: torch.Tensor, meshes, cfg: GenerationConfig, info: dict, gt_unit=None) -> dict:
     """Score and write one seed folder atomically; a candidate that cannot be scored is written as failed, with its error.
     With the ground truth `gt_unit` (unit frame) and `cfg.geometry_points`, also its `geometry.json`."""
@@ -136,7 +136,7 @@ def write_candidate(scene_dir: Path, seed: int, latents: torch.Tensor, meshes, c
     tmp.rename(final)
     return analysis
 
-# %% ../nbs/01_generation.ipynb 17
+# %% ../nbs/01_generation.ipynb 18
 @dataclass
 class SceneResult:
     "What happened to one scene."
@@ -158,7 +158,7 @@ class RunSummary:
         return c
     def __repr__(self): return f"RunSummary({self.counts()}, pairs={sum(r.num_pairs for r in self.results)})"
 
-# %% ../nbs/01_generation.ipynb 18
+# %% ../nbs/01_generation.ipynb 19
 class PartCrafterDPODataCreator:
     "Generate, score and pair seeded candidates for every scene of a messy-kitchen dataset, resumably."
     def __init__(self, pipeline, dataset, out_dir, seeds=(0, 1, 2, 3), config: GenerationConfig | None = None,
@@ -180,7 +180,7 @@ class PartCrafterDPODataCreator:
     def settings(self) -> dict:
         return dict(sampler=self.cfg.sampler_settings(), model_id=self.model_id, model_fingerprint=self.fingerprint)
 
-# %% ../nbs/01_generation.ipynb 20
+# %% ../nbs/01_generation.ipynb 21
 def _read_json(path: Path):
     try: return json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as e: raise DPODataError(f"{path}: unreadable ({e})") from e
@@ -201,7 +201,7 @@ def _pending_seeds(self, d: Path) -> list:
     return pending
 PartCrafterDPODataCreator._pending_seeds = _pending_seeds
 
-# %% ../nbs/01_generation.ipynb 22
+# %% ../nbs/01_generation.ipynb 23
 def _write_scene_inputs(self, scene, d: Path):
     d.mkdir(parents=True, exist_ok=True)
     if not (d / 'input_image.jpg').exists():
@@ -215,7 +215,7 @@ def _write_scene_inputs(self, scene, d: Path):
     return feats[:1]
 PartCrafterDPODataCreator._write_scene_inputs = _write_scene_inputs
 
-# %% ../nbs/01_generation.ipynb 23
+# %% ../nbs/01_generation.ipynb 24
 def sample_candidates(pipe, image_embeds, num_parts: int, seeds, num_inference_steps: int, guidance_scale: float, num_tokens=None) -> torch.Tensor:
     "Clean latents (len(seeds), P, T, C) of one image's DINOv2 tokens (1, L, D): one CPU generator per seed, all seeds in one batch."
     gens = [torch.Generator(device='cpu').manual_seed(int(s)) for s in seeds]
@@ -260,7 +260,7 @@ def generate_scene(self, scene) -> SceneResult:
     return SceneResult(scene.scene_id, 'complete', pending, len(pairs))
 PartCrafterDPODataCreator.generate_scene = generate_scene
 
-# %% ../nbs/01_generation.ipynb 25
+# %% ../nbs/01_generation.ipynb 26
 def run(self, scene_ids=None, keep_going: bool = True, progress: bool = True) -> RunSummary:
     "Process this process's scenes (or `scene_ids`); returns a `RunSummary`."
     ids = self.my_scene_ids() if scene_ids is None else list(scene_ids)

@@ -80,11 +80,19 @@ class SynthError(RuntimeError):
     "A synthetic scene could not be generated within its attempts."
 
 # %% ../nbs/00a_kitchen.ipynb 12
+def _new_file_mode(path: Path) -> int:
+    "Mode of a rewritten `path`: its current mode if it exists, else 0o666 less the process umask (what `open(path, 'w')` gives)."
+    try: return path.stat().st_mode & 0o7777
+    except FileNotFoundError: pass
+    mask = os.umask(0o022); os.umask(mask)          # read the umask (there is no getter)
+    return 0o666 & ~mask
+
 def atomic_write_bytes(path, data: bytes) -> Path:
     "Write `data` to `path` atomically (temporary file in the same folder, then `os.replace`)."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
+        os.fchmod(fd, _new_file_mode(path))   # mkstemp makes 0600; the result gets the mode a plain open() would give
         with os.fdopen(fd, 'wb') as f: f.write(data)
         os.replace(tmp, path)
     except BaseException:

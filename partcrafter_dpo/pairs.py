@@ -181,7 +181,7 @@ def make_fake_dpo_scene(root, scene_id: str, scores, num_parts: int = 2, tokens:
     (d / 'scene_metadata.json').write_text(json.dumps(dict(scene_id=scene_id, num_parts=num_parts, status='complete')))
     return d
 
-# %% ../nbs/02_pairs.ipynb 20
+# %% ../nbs/02_pairs.ipynb 21
 class PartCrafterDPODataset(Dataset):
     "Preference pairs of a dpo_data folder as training items."
     def __init__(self, root, scene_ids=None, penetration_threshold: float | None = None, multiview: bool = True, seed: int = 0,
@@ -238,7 +238,7 @@ class PartCrafterDPODataset(Dataset):
             item['latent_gt'] = gt.float()
         return item
 
-# %% ../nbs/02_pairs.ipynb 22
+# %% ../nbs/02_pairs.ipynb 23
 def collate_pairs(items: list) -> dict:
     "Stack items, padding the part axis to the largest scene; `part_mask` (B, P) marks real parts."
     P = max(it['num_parts'] for it in items)
@@ -252,7 +252,7 @@ def collate_pairs(items: list) -> dict:
     for k in ('scene_id', 'winner_seed', 'loser_seed'): out[k] = [it[k] for it in items]
     return out
 
-# %% ../nbs/02_pairs.ipynb 23
+# %% ../nbs/02_pairs.ipynb 24
 class PartCountBatchSampler(Sampler):
     "Batches of indices with equal part count, shuffled per epoch with `seed + epoch`; `set_epoch` like DistributedSampler."
     def __init__(self, dataset, batch_size: int, shuffle: bool = True, drop_last: bool = False, seed: int = 0):

@@ -214,6 +214,9 @@ class PartCrafterPipeline(DiffusionPipeline):
         "Meshes for latents (B, P, T, C) -> list of lists of `Trimesh`, or (P, T, C) -> list of `Trimesh`."
         if latents.ndim not in (3, 4): raise PartCrafterInputError(f"latents must be (P, T, C) or (B, P, T, C), got {tuple(latents.shape)}")
         scenes = latents[None] if latents.ndim == 3 else latents
+        # the coarse grid is at most octree_depth - 1 (one refinement level at least): at octree depth 5, 17^3 queries plus
+        # the cells near the surface instead of the dense 33^3 (4-5x less VAE work on CPU); coarse_depth=None: the dense grid
+        if coarse_depth is not None: coarse_depth = max(1, min(coarse_depth, octree_depth - 1))
         vae, out = self.vae, []
         with self.progress_bar(total=scenes.shape[0] * scenes.shape[1]) as bar:
             for scene in scenes:

@@ -90,17 +90,21 @@ class DPOTrainConfig:
 # %% ../nbs/04_training.ipynb 7
 def load_train_config(path=None, overrides=()) -> DPOTrainConfig:
     "A `DPOTrainConfig` from a YAML file (optional) and `key=value` overrides."
-    d = {}
+    d, source = {}, {}                                       # key -> where it was set (for error messages)
     if path is not None:
         p = Path(path)
         if not p.is_file(): raise FileNotFoundError(f"{p}: no such config file")
         d = yaml.safe_load(p.read_text()) or {}
+        source = {k: f"in {p}" for k in d}
     for o in overrides:
         if '=' not in o: raise ValueError(f"override {o!r} is not key=value")
-        k, v = o.split('=', 1); d[k.strip()] = yaml.safe_load(v)
+        k, v = o.split('=', 1); d[k.strip()] = yaml.safe_load(v); source[k.strip()] = f"in the override {o!r}"
     types = {f.name: str(f.type) for f in fields(DPOTrainConfig)}
     unknown = sorted(set(d) - set(types))
-    if unknown: raise ValueError(f"unknown config keys {unknown}{' in ' + str(path) if path else ''}; known: {sorted(types)}")
+    if unknown:
+        import difflib
+        hint = lambda k: (lambda m: f" (did you mean {m[0]!r}?)" if m else "")(difflib.get_close_matches(k, types, 1))
+        raise ValueError("unknown config key " + "; ".join(f"{k!r} {source[k]}{hint(k)}" for k in unknown) + f"; known keys: {', '.join(sorted(types))}")
     for k, v in d.items():                                   # YAML 1.1 reads 3e-3 (no dot) as a string
         if isinstance(v, str) and types[k].split(' |')[0] in ('float', 'int'):
             try: d[k] = float(v) if types[k].startswith('float') else int(v)
@@ -123,7 +127,7 @@ def lora_module_names(transformer) -> list:
     "Names of the modules that carry LoRA adapters."
     return sorted({n.rsplit('.lora_', 1)[0] for n, _ in transformer.named_parameters() if '.lora_' in n})
 
-# %% ../nbs/04_training.ipynb 13
+# %% ../nbs/04_training.ipynb 14
 class AdapterBaseMismatch(PartCrafterInputError):
     "A LoRA adapter loaded onto base weights other than those it was trained on."
 
@@ -197,7 +201,7 @@ def merge_adapter(transformer):
     if hasattr(transformer, 'peft_config'): del transformer.peft_config
     return transformer
 
-# %% ../nbs/04_training.ipynb 15
+# %% ../nbs/04_training.ipynb 16
 def _rng_state():
     return dict(python=random.getstate(), numpy=np.random.get_state(), torch=torch.get_rng_state(),
                 cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
@@ -225,7 +229,7 @@ def latest_checkpoint(folder):
     cps = sorted(Path(folder).glob('checkpoint-*'))
     return cps[-1] if cps else None
 
-# %% ../nbs/04_training.ipynb 17
+# %% ../nbs/04_training.ipynb 18
 def batch_seed(seed: int, epoch: int, global_batch: int) -> int:
     "Seed of the noise and timesteps of one batch: a function of its place in the data, not of the process that runs it."
     return (seed * 1_000_003 + epoch * 100_003 + global_batch) % (2 ** 63)
@@ -243,7 +247,7 @@ def _objective_loss(cfg, errs, weight):
     if cfg.objective == 'dro': return dro_loss(errs.model_err_w, errs.model_err_l, w, errs.ref_err_l, cfg.dro_loser_clip)
     return sft_loss(errs.model_err_w, w)
 
-# %% ../nbs/04_training.ipynb 18
+# %% ../nbs/04_training.ipynb 19
 def load_transformer_for_training(cfg: DPOTrainConfig):
     "The DiT of `cfg.model` (or the bundled model), frozen, in float32 (accelerate casts for mixed precision)."
     from partcrafter_dpo.pipeline import _load_diffusers_model
@@ -254,7 +258,7 @@ def load_transformer_for_training(cfg: DPOTrainConfig):
         model = default_model_path()
     return _load_diffusers_model(PartCrafterDiTModel, Path(model) / 'transformer')
 
-# %% ../nbs/04_training.ipynb 19
+# %% ../nbs/04_training.ipynb 20
 def train_dpo(cfg: DPOTrainConfig, transformer=None, resume: bool = False, progress: bool = True, validation_fn=None) -> dict:
     "Train LoRA adapters on the DiT with `cfg.objective`; returns the per-step history. `transformer` defaults to `cfg.model`'s."
     from accelerate import Accelerator
@@ -331,7 +335,7 @@ def train_dpo(cfg: DPOTrainConfig, transformer=None, resume: bool = False, progr
     accelerator.end_training()
     return dict(history=history, transformer=accelerator.unwrap_model(transformer))
 
-# %% ../nbs/04_training.ipynb 21
+# %% ../nbs/04_training.ipynb 22
 def make_validation_fn(cfg: DPOTrainConfig, model_dir=None, octree_depth: int = 7, score_resolution: int = 64, guidance_scale: float = 7.0):
     "A callable `transformer -> metrics` that samples, decodes and scores the fixed validation scenes."
     from partcrafter_dpo.pipeline import PartCrafterPipeline, _load_diffusers_model
@@ -366,7 +370,7 @@ def make_validation_fn(cfg: DPOTrainConfig, model_dir=None, octree_depth: int = 
                     dpo_score=float(np.mean([r.dpo_score for r in scores])) if scores else nan, failed=float(failed))
     return validate
 
-# %% ../nbs/04_training.ipynb 40
+# %% ../nbs/04_training.ipynb 46
 @torch.no_grad()
 def preference_metrics(transformer, data, beta: float = 500.0, batch_size: int = 8, seed: int = 1234, device=None) -> dict:
     "Mean DPO loss, implicit accuracy and reward margin of `transformer` over every pair in the dpo_data folder `data`."
