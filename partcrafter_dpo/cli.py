@@ -263,7 +263,7 @@ def _add_create_data_parser(sub):
     p.add_argument('--device', default=None, help='torch device (default: accelerate\'s)')
     p.set_defaults(func=create_data_cli)
 
-# %% ../nbs/90_cli.ipynb 21
+# %% ../nbs/90_cli.ipynb 22
 def train_cli(args) -> int:
     from partcrafter_dpo.training import load_train_config, train_dpo, make_validation_fn
     cfg = _train_config(args.config, args.overrides)                 # every input checked before the model loads
@@ -282,7 +282,7 @@ def _add_train_parser(sub):
     p.add_argument('--resume', action='store_true', help='continue from the newest checkpoint in output_dir')
     p.set_defaults(func=train_cli)
 
-# %% ../nbs/90_cli.ipynb 23
+# %% ../nbs/90_cli.ipynb 24
 def evaluate_cli(args) -> int:
     from partcrafter_dpo.kitchen import MessyKitchenDataset
     from partcrafter_dpo.evaluation import EvalConfig, run_evaluation
@@ -321,7 +321,7 @@ def _add_evaluate_parser(sub):
     p.add_argument('--history', default=None, help="training history.json for the training-curve figure (default: OUTPUT_DIR/history.json beside each adapter folder, if there)")
     p.set_defaults(func=evaluate_cli)
 
-# %% ../nbs/90_cli.ipynb 25
+# %% ../nbs/90_cli.ipynb 26
 def pretrain_cli(args) -> int:
     from partcrafter_dpo.pretrain import pretrain_command
     return pretrain_command(args.config, args.overrides)
@@ -331,7 +331,7 @@ def _add_pretrain_parser(sub):
     p.add_argument('--config', default=None, help='YAML config (default: none, the built-in defaults)'); p.add_argument('overrides', nargs='*', help='key=value overrides, e.g. dit.steps=100')
     p.set_defaults(func=pretrain_cli)
 
-# %% ../nbs/90_cli.ipynb 27
+# %% ../nbs/90_cli.ipynb 28
 def bundled_model_available() -> bool:
     "Whether the bundled small base model is installed."
     from partcrafter_dpo.pipeline import default_model_path
@@ -438,7 +438,7 @@ def _add_run_parser(sub):
     p.set_defaults(func=run_cli)
 
 
-# %% ../nbs/90_cli.ipynb 29
+# %% ../nbs/90_cli.ipynb 30
 _SUBCOMMANDS = [_add_score_parser, _add_synth_parser, _add_create_data_parser, _add_train_parser, _add_evaluate_parser, _add_pretrain_parser, _add_run_parser]
 
 def build_parser() -> argparse.ArgumentParser:
@@ -466,7 +466,7 @@ def main(argv=None) -> int:
         print(f"error: {cli_message(e)}", file=sys.stderr)
         return e.status if isinstance(e, CLIError) else 1
 
-# %% ../nbs/90_cli.ipynb 43
+# %% ../nbs/90_cli.ipynb 47
 def _running_in_ipython() -> bool:
     import builtins
     return hasattr(builtins, 'get_ipython') or hasattr(builtins, '__IPYTHON__')
