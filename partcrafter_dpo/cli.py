@@ -11,7 +11,7 @@ from pathlib import Path
 __all__ = ['PY_TO_FLAG', 'COUNT_MINIMA', 'RUN_TRAIN_OVERRIDES', 'CLIError', 'cli_message', 'is_user_error', 'fresh_output',
            'check_counts', 'open_kitchen', 'check_model_folder', 'HelpFormatter', 'score_command', 'synth_cli',
            'parse_shard', 'load_pipeline', 'kitchen_scenes', 'create_data_cli', 'train_cli', 'evaluate_cli',
-           'pretrain_cli', 'bundled_model_available', 'run_cli', 'build_parser', 'main']
+           'pretrain_cli', 'bundled_model_available', 'run_cli', 'build_parser', 'quiet_weight_loading', 'main']
 
 # %% ../nbs/90_cli.ipynb 5
 import contextlib, shutil
@@ -454,10 +454,16 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument('--debug', action='store_true', default=argparse.SUPPRESS, help='show the Python traceback of an error (default: off)')
     return parser
 
+def quiet_weight_loading():
+    "Hide the libraries' sub-second weight-loading bars (transformers, diffusers), so that stderr holds the job's own lines; `-v` shows them."
+    import diffusers, transformers
+    transformers.utils.logging.disable_progress_bar(); diffusers.utils.logging.disable_progress_bar()
+
 def main(argv=None) -> int:
     "Entry point of the `partcrafter-dpo` console script: the exit status; a user error is one line on stderr (see above)."
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format='%(levelname)s %(name)s: %(message)s')
+    if not args.verbose: quiet_weight_loading()
     try:
         check_counts(args)
         return args.func(args)
