@@ -10,8 +10,9 @@ from pathlib import Path
 # %% auto 0
 __all__ = ['PY_TO_FLAG', 'COUNT_MINIMA', 'RUN_TRAIN_OVERRIDES', 'CLIError', 'cli_message', 'is_user_error', 'fresh_output',
            'check_counts', 'open_kitchen', 'check_model_folder', 'HelpFormatter', 'score_command', 'synth_cli',
-           'parse_shard', 'load_pipeline', 'kitchen_scenes', 'create_data_cli', 'train_cli', 'evaluate_cli',
-           'pretrain_cli', 'bundled_model_available', 'run_cli', 'build_parser', 'quiet_weight_loading', 'main']
+           'parse_shard', 'load_pipeline', 'kitchen_scenes', 'apply_worker_threads', 'create_data_cli', 'train_cli',
+           'evaluate_cli', 'pretrain_cli', 'bundled_model_available', 'run_cli', 'build_parser', 'quiet_weight_loading',
+           'main']
 
 # %% ../nbs/90_cli.ipynb 5
 import contextlib, shutil
@@ -43,7 +44,7 @@ def fresh_output(path):
         raise
 
 # smallest allowed value of every count option (attribute name of the parsed arguments)
-COUNT_MINIMA = dict(scenes=1, heldout_scenes=1, views=1, workers=1, limit=1, steps=1, train_steps=1, octree_depth=2, score_resolution=4,
+COUNT_MINIMA = dict(threads=1, scenes=1, heldout_scenes=1, views=1, workers=1, limit=1, steps=1, train_steps=1, octree_depth=2, score_resolution=4,
                     num_points=1, resolution=4, seeds=0, eval_seeds=0, seed=0, guidance=0)
 
 def check_counts(args):
@@ -217,6 +218,15 @@ def kitchen_scenes(root, split: str = 'all', limit: int | None = None):
     ids = [i for i in ds.scene_ids if scene_split(i) in parts]
     return ds, ids[:limit] if limit else ids
 
+def apply_worker_threads(args) -> int:
+    """Intra-op threads of this process (and return them): `--threads` if given, else `OMP_NUM_THREADS` if set, else this
+    process's share of the cores: cores // N for `--shard I/N` (N processes may share the machine), cores // accelerate's
+    processes on this machine otherwise. Threads beyond a process's share make every tensor operation wait for descheduled threads."""
+    import torch
+    from partcrafter_dpo.penetration import set_worker_threads
+    if getattr(args, 'threads', None): torch.set_num_threads(args.threads); return args.threads
+    return set_worker_threads(args.shard[1] if getattr(args, 'shard', None) else None)
+
 def create_data_cli(args) -> int:
     from accelerate import PartialState
     from partcrafter_dpo.generation import PartCrafterDPODataCreator, GenerationConfig
@@ -225,7 +235,7 @@ def create_data_cli(args) -> int:
     cfg = GenerationConfig(seeds=args.seeds, num_inference_steps=args.steps, guidance_scale=args.guidance, octree_depth=args.octree_depth,
                            coarse_depth=args.coarse_depth or None, score_resolution=args.score_resolution, also_tagac=args.tagac,
                            geometry_points=args.geometry_points, gt_latents=not args.no_gt_latents)
-    state = PartialState(cpu=_wants_cpu())
+    state = PartialState(cpu=_wants_cpu()); apply_worker_threads(args)
     index, count = args.shard or (state.process_index, state.num_processes)
     pipe = load_pipeline(args.model, args.device or state.device, args.dtype)
     pipe.set_progress_bar_config(disable=True)
@@ -260,10 +270,11 @@ def _add_create_data_parser(sub):
     p.add_argument('--adapter', default=None, help="LoRA adapter folder to sample with (the next round of online DPO)")
     p.add_argument('--keep-going', action='store_true', help='exit 0 even if some scenes failed (they are still recorded)')
     p.add_argument('--shard', type=parse_shard, default=None, help='I/N: only every N-th scene from the I-th (independent jobs, e.g. a job array or several processes on one GPU)')
+    p.add_argument('--threads', type=int, default=None, help="torch threads of this process (default: OMP_NUM_THREADS if set, else the machine's cores divided by the --shard count or accelerate's processes)")
     p.add_argument('--device', default=None, help='torch device (default: accelerate\'s)')
     p.set_defaults(func=create_data_cli)
 
-# %% ../nbs/90_cli.ipynb 22
+# %% ../nbs/90_cli.ipynb 25
 def train_cli(args) -> int:
     from partcrafter_dpo.training import load_train_config, train_dpo, make_validation_fn
     cfg = _train_config(args.config, args.overrides)                 # every input checked before the model loads
@@ -282,13 +293,14 @@ def _add_train_parser(sub):
     p.add_argument('--resume', action='store_true', help='continue from the newest checkpoint in output_dir')
     p.set_defaults(func=train_cli)
 
-# %% ../nbs/90_cli.ipynb 24
+# %% ../nbs/90_cli.ipynb 27
 def evaluate_cli(args) -> int:
     from partcrafter_dpo.kitchen import MessyKitchenDataset
     from partcrafter_dpo.evaluation import EvalConfig, run_evaluation
     adapters = _adapter_folders(args.adapter)                     # inputs first: before the model loads
     ds = open_kitchen(args.data, args.split); check_model_folder(args.model)
     history = _history_file(args.history, adapters)
+    apply_worker_threads(args)
     pipe = load_pipeline(args.model, args.device); pipe.set_progress_bar_config(disable=True)
     ids = ds.scene_ids[:args.limit] if args.limit else None
     cfg = EvalConfig(seeds=args.seeds, num_inference_steps=args.steps, guidance_scale=args.guidance, octree_depth=args.octree_depth, tagac=not args.no_tagac,
@@ -317,11 +329,12 @@ def _add_evaluate_parser(sub):
     p.add_argument('--coarse-depth', type=int, default=6, help='mesh extraction refines from a 2^N grid (0: dense; 5 is ~5x faster on CPU)')
     p.add_argument('--no-shape-indicators', action='store_true', help="skip PartCrafter's part-overlap IoU, part volumes, components and gaps per sample")
     p.add_argument('--shard', type=parse_shard, default=None, help='I/N: only generate and score every N-th scene from the I-th (no report); a run without --shard then reports on the cached samples')
+    p.add_argument('--threads', type=int, default=None, help="torch threads of this process (default: OMP_NUM_THREADS if set, else the machine's cores divided by the --shard count)")
     p.add_argument('--no-check-adapter-base', action='store_true', help='load adapters even if they were trained on other base weights')
     p.add_argument('--history', default=None, help="training history.json for the training-curve figure (default: OUTPUT_DIR/history.json beside each adapter folder, if there)")
     p.set_defaults(func=evaluate_cli)
 
-# %% ../nbs/90_cli.ipynb 26
+# %% ../nbs/90_cli.ipynb 29
 def pretrain_cli(args) -> int:
     from partcrafter_dpo.pretrain import pretrain_command
     return pretrain_command(args.config, args.overrides)
@@ -331,7 +344,7 @@ def _add_pretrain_parser(sub):
     p.add_argument('--config', default=None, help='YAML config (default: none, the built-in defaults)'); p.add_argument('overrides', nargs='*', help='key=value overrides, e.g. dit.steps=100')
     p.set_defaults(func=pretrain_cli)
 
-# %% ../nbs/90_cli.ipynb 28
+# %% ../nbs/90_cli.ipynb 31
 def bundled_model_available() -> bool:
     "Whether the bundled small base model is installed."
     from partcrafter_dpo.pipeline import default_model_path
@@ -438,7 +451,7 @@ def _add_run_parser(sub):
     p.set_defaults(func=run_cli)
 
 
-# %% ../nbs/90_cli.ipynb 30
+# %% ../nbs/90_cli.ipynb 33
 _SUBCOMMANDS = [_add_score_parser, _add_synth_parser, _add_create_data_parser, _add_train_parser, _add_evaluate_parser, _add_pretrain_parser, _add_run_parser]
 
 def build_parser() -> argparse.ArgumentParser:
@@ -472,7 +485,7 @@ def main(argv=None) -> int:
         print(f"error: {cli_message(e)}", file=sys.stderr)
         return e.status if isinstance(e, CLIError) else 1
 
-# %% ../nbs/90_cli.ipynb 47
+# %% ../nbs/90_cli.ipynb 50
 def _running_in_ipython() -> bool:
     import builtins
     return hasattr(builtins, 'get_ipython') or hasattr(builtins, '__IPYTHON__')

@@ -13,7 +13,7 @@ import torch
 import yaml
 from tqdm.auto import tqdm
 
-from .pairs import PartCrafterDPODataset, PartCountBatchSampler, collate_pairs, atomic_write_text, PairConfig
+from .pairs import PartCrafterDPODataset, PartCountBatchSampler, collate_pairs, atomic_write_text, PairConfig, DPODataError
 from .dpo_loss import preference_forward, dpo_loss, dro_loss, sft_loss, regularised_loss, supervised_flow_error
 from .layers import PartCrafterInputError
 
@@ -272,7 +272,9 @@ def train_dpo(cfg: DPOTrainConfig, transformer=None, resume: bool = False, progr
     if cfg.gradient_checkpointing: transformer.enable_gradient_checkpointing()
     dataset = PartCrafterDPODataset(cfg.data, penetration_threshold=cfg.penetration_threshold, seed=cfg.seed, pair_config=cfg.pair_config,
                                     with_gt=cfg.gt_weight > 0)
-    if len(dataset) == 0: raise ValueError(f"{cfg.data}: no preference pairs (after penetration_threshold={cfg.penetration_threshold}, pair_config={cfg.pair_config})")
+    if len(dataset) == 0: raise DPODataError(f"{cfg.data}: no preference pairs (after penetration_threshold={cfg.penetration_threshold}, pair_config={cfg.pair_config}): "
+                                             "every scene's candidates tied or failed; make candidates with more sampling steps or seeds "
+                                             "(`create-data --steps 50 --seeds 0 1 2 3`) or drop penetration_threshold / pair_config")
     if cfg.pair_config is not None and accelerator.is_main_process: log.info("pair rules on %s: %s", cfg.data, dataset.rule_counts)
     sampler = PartCountBatchSampler(dataset, cfg.pairs_per_device, shuffle=True, seed=cfg.seed)
     optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, betas=(cfg.adam_beta1, cfg.adam_beta2), weight_decay=cfg.weight_decay)
