@@ -9,10 +9,10 @@ from pathlib import Path
 
 # %% auto 0
 __all__ = ['PY_TO_FLAG', 'COUNT_MINIMA', 'RUN_TRAIN_OVERRIDES', 'CLIError', 'cli_message', 'is_user_error', 'fresh_output',
-           'check_counts', 'open_kitchen', 'check_model_folder', 'HelpFormatter', 'score_command', 'synth_cli',
-           'parse_shard', 'load_pipeline', 'kitchen_scenes', 'apply_worker_threads', 'create_data_cli', 'train_cli',
-           'evaluate_cli', 'pretrain_cli', 'bundled_model_available', 'run_cli', 'build_parser', 'quiet_weight_loading',
-           'main']
+           'check_output_folder', 'check_counts', 'open_kitchen', 'check_model_folder', 'HelpFormatter',
+           'score_command', 'synth_cli', 'parse_shard', 'load_pipeline', 'kitchen_scenes', 'apply_worker_threads',
+           'create_data_cli', 'train_cli', 'evaluate_cli', 'pretrain_cli', 'bundled_model_available', 'run_cli',
+           'build_parser', 'quiet_weight_loading', 'main']
 
 # %% ../nbs/90_cli.ipynb 5
 import contextlib, shutil
@@ -26,13 +26,16 @@ PY_TO_FLAG = {'allow_single_part=True': '--allow-single-part', 'check_base=False
 
 def cli_message(e: BaseException, max_chars: int = 600) -> str:
     "The message of `e` on one line, Python arguments replaced by their command-line flags."
+    if isinstance(e, OSError) and not isinstance(e, FileNotFoundError) and e.filename:    # a path the command could not write
+        return f"{e.filename}: {e.strerror.lower()}; give a writable folder (e.g. another --out)"
     msg = ' '.join(str(e.args[0] if isinstance(e, KeyError) and e.args else e).split())
     for py, flag in PY_TO_FLAG.items(): msg = msg.replace(py, flag)
     return msg if len(msg) <= max_chars else msg[:max_chars] + ' ...'
 
 def is_user_error(e: BaseException) -> bool:
     "A mistake in the inputs rather than a bug: `CLIError`, a missing file, or one of the package's own error classes."
-    return isinstance(e, (CLIError, FileNotFoundError)) or (isinstance(e, ValueError) and type(e).__module__.startswith('partcrafter_dpo'))
+    return (isinstance(e, (CLIError, FileNotFoundError, PermissionError, NotADirectoryError, IsADirectoryError, FileExistsError))
+            or (isinstance(e, ValueError) and type(e).__module__.startswith('partcrafter_dpo')))
 
 @contextlib.contextmanager
 def fresh_output(path):
@@ -46,6 +49,11 @@ def fresh_output(path):
 # smallest allowed value of every count option (attribute name of the parsed arguments)
 COUNT_MINIMA = dict(threads=1, scenes=1, heldout_scenes=1, views=1, workers=1, limit=1, steps=1, train_steps=1, octree_depth=2, score_resolution=4,
                     num_points=1, resolution=4, seeds=0, eval_seeds=0, seed=0, guidance=0)
+
+def check_output_folder(args):
+    "`--out` naming an existing file (not a folder) is a `CLIError` before any work starts."
+    out = getattr(args, 'out', None)
+    if out is not None and Path(out).exists() and not Path(out).is_dir(): raise CLIError(f"--out {out}: is a file, not a folder; choose another --out", status=2)
 
 def check_counts(args):
     "A `CLIError` (exit status 2) naming the flag if a count option is below its minimum."
@@ -82,9 +90,14 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 # %% ../nbs/90_cli.ipynb 6
 def _train_config(config, overrides):
     "The `DPOTrainConfig` of `train`'s command line, its data and model folders checked: a `CLIError` naming the key otherwise."
+    import yaml
     from partcrafter_dpo.training import load_train_config
     try: cfg = load_train_config(config, overrides)
     except FileNotFoundError: raise
+    except yaml.YAMLError as e:
+        where = getattr(e, 'problem_mark', None)
+        raise CLIError(f"--config {config}: not valid YAML" + (f" (line {where.line + 1}, column {where.column + 1}: {e.problem})" if where else '')
+                       + "; fix the file, or give the settings as key=value after `train`", status=2) from e
     except ValueError as e: raise CLIError(str(e), status=2) from e
     minima = dict(max_steps=1, pairs_per_device=1, gradient_accumulation_steps=1, lora_rank=1, log_every=1, checkpoint_every=1,
                   keep_checkpoints=1, validation_scenes=1, validation_steps=1, lr_warmup_steps=0, validate_every=0)
@@ -478,14 +491,14 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format='%(levelname)s %(name)s: %(message)s')
     if not args.verbose: quiet_weight_loading()
     try:
-        check_counts(args)
+        check_counts(args); check_output_folder(args)
         return args.func(args)
     except Exception as e:
         if args.debug or not is_user_error(e): raise
         print(f"error: {cli_message(e)}", file=sys.stderr)
         return e.status if isinstance(e, CLIError) else 1
 
-# %% ../nbs/90_cli.ipynb 50
+# %% ../nbs/90_cli.ipynb 52
 def _running_in_ipython() -> bool:
     import builtins
     return hasattr(builtins, 'get_ipython') or hasattr(builtins, '__IPYTHON__')

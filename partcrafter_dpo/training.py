@@ -372,7 +372,7 @@ def make_validation_fn(cfg: DPOTrainConfig, model_dir=None, octree_depth: int = 
                     dpo_score=float(np.mean([r.dpo_score for r in scores])) if scores else nan, failed=float(failed))
     return validate
 
-# %% ../nbs/04_training.ipynb 46
+# %% ../nbs/04_training.ipynb 49
 @torch.no_grad()
 def preference_metrics(transformer, data, beta: float = 500.0, batch_size: int = 8, seed: int = 1234, device=None) -> dict:
     "Mean DPO loss, implicit accuracy and reward margin of `transformer` over every pair in the dpo_data folder `data`."
