@@ -352,7 +352,7 @@ SMOKE_SCENES = 20          # fewer held-out scenes than this: the report is a sm
 
 def _pct(x, digits=0): return f"{100 * x:+.{digits}f}%" if x is not None and math.isfinite(x) else 'n/a'
 
-def _fmt_row(name, c, smoke: bool = False):
+def _fmt_row(name, c, smoke: bool = False, tagac: bool = False):
     "One row of the report's table: values on the samples paired with the base, changes negative for a reduction."
     def f(k, with_ci=True):
         s = c.get(k)
@@ -366,7 +366,7 @@ def _fmt_row(name, c, smoke: bool = False):
     ch, fs, vr = c.get('chamfer_paired'), c.get('fscore_paired'), c.get('volume_ratio')
     geo = lambda g, unit: '-' if g is None else (f"{g['model']:.4f} ({_pct(g['change'])})" if unit == '%' else f"{g['model']:.3f} ({g['change']:+.1f} pt)")
     p = sp.get('wilcoxon_p', float('nan'))
-    return (f"| {name} | {n} | {f('scene_penetration')} | {f('per_object_mean', False)} | {f('dpo_score', False)} | "
+    return (f"| {name} | {n} | {f('scene_penetration')} | " + (f"{f('tagac_scene_penetration')} | " if tagac else '') + f"{f('per_object_mean', False)} | {f('dpo_score', False)} | "
             f"{100 * sp.get('improved', float('nan')):.0f}% | {p:.2g}{'*' if smoke else ''} | {geo(ch, '%')} | {geo(fs, 'pt')} | "
             f"{'-' if vr is None else format(vr['mean'], '.2f')} | {c['failed']}/{c['samples']}" + (f", tagac {c['tagac_failed']}" if c.get('tagac_failed') else '') + " |")
 
@@ -388,7 +388,8 @@ def write_report(out, base_records, model_records: dict, cfg: EvalConfig, galler
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     n = len(cfg.seeds)
     models = dict(model_records)
-    for name, recs in [('base', base_records), *model_records.items()]: models[f"{name}+best_of_{n}"] = best_of_n(recs, name, n)
+    if n > 1:                                               # best of one sample is the model itself: no row for it
+        for name, recs in [('base', base_records), *model_records.items()]: models[f"{name}+best_of_{n}"] = best_of_n(recs, name, n)
     scenes = sorted({r['scene_id'] for r in base_records}); smoke = len(scenes) < SMOKE_SCENES
     failures = {name: [r.get('error') for r in recs if r.get('status') != 'scored'] for name, recs in [('base', base_records), *model_records.items()]}
     metrics = dict(config=asdict(cfg), scenes=len(scenes), seeds=n, smoke_test=smoke, sign='relative_change < 0: less than the base on the same samples',
@@ -403,6 +404,7 @@ def write_report(out, base_records, model_records: dict, cfg: EvalConfig, galler
     galleries = [m for m in model_records if gallery and _fig_gallery(out, base_records, model_records[m], m, 'scene_penetration', out / f'gallery_{m}.png',
                                                                      resolution=cfg.score_resolution)]
     base = metrics['base']; bsp = base['scene_penetration'] or {}
+    tagac = any((c.get('tagac_scene_penetration') or {}).get('n') for c in metrics['models'].values())   # the reference definition, when scored
     lines = ["# Evaluation report", ""]
     if smoke: lines += [f"> **Smoke test: {len(scenes)} held-out scenes (fewer than {SMOKE_SCENES}).** This run shows that the pipeline works end to end. "
                         "Its changes, intervals and p-values (marked *) describe a handful of samples and are not findings: "
@@ -411,15 +413,18 @@ def write_report(out, base_records, model_records: dict, cfg: EvalConfig, galler
               f"{cfg.guidance_scale}; volume scorer at {cfg.score_resolution}^3; Chamfer (L2, mean of the two directions) and F-score@{cfg.fscore_threshold} "
               f"on {cfg.num_points} points per part in the [-1, 1] frame, parts matched by Hungarian assignment.", "",
               f"Base model: scene penetration {bsp.get('mean_before', float('nan')):.4f}, Chamfer {base['chamfer']:.4f}, F-score {base['fscore']:.3f}, "
-              f"failed {base['failed']}/{base['samples']}.", "",
-              "| model | paired with the base | scene penetration: base → model (change [95% CI]) | per-object: base → model (change) | DPO score: base → model (change) "
-              "| scenes improved | Wilcoxon p | Chamfer (change) | F-score (change) | volume vs base | failed |", "|---|---|---|---|---|---|---|---|---|---|---|"]
-    lines += [_fmt_row(name, c, smoke) for name, c in metrics['models'].items()]
+              f"failed {base['failed']}/{base['samples']}."
+              + (f" The reference definition (`tagac`: TAGAC's truncated-SDF inside test, 40^3 in its 0.3 m workspace) gives the base "
+                 f"{(base['tagac_scene_penetration'] or {}).get('mean_before', float('nan')):.4f}; its column compares the same samples." if tagac else ''), "",
+              "| model | paired with the base | scene penetration: base → model (change [95% CI]) | "
+              + ("scene penetration, tagac definition: base → model (change [95% CI]) | " if tagac else '') + "per-object: base → model (change) | DPO score: base → model (change) "
+              "| scenes improved | Wilcoxon p | Chamfer (change) | F-score (change) | volume vs base | failed |", "|---|---|---|" + ("---|" if tagac else '') + "---|---|---|---|---|---|---|---|"]
+    lines += [_fmt_row(name, c, smoke, tagac) for name, c in metrics['models'].items()]
     lines += ["", "Every change is the model against the base **on the same scenes and seeds** (negative = less than the base; "
               "a reduction of 46% reads -46%). When a model scored fewer samples than the base, the base figure in its row is recomputed on "
               "that subset, and the row says so. Intervals: bootstrap 95% over scenes. Chamfer: relative change; F-score: change in points; "
               "volume vs base: mean over samples of the model's summed part volume over the base's, same scene and seed (when recorded). "
-              f"`<model>+best_of_{n}`: per scene the model's sample with the lowest DPO score (reranking by the scorer), against the base's mean over the seeds of that scene."]
+              + (f"`<model>+best_of_{n}`: per scene the model's sample with the lowest DPO score (reranking by the scorer), against the base's mean over the seeds of that scene." if n > 1 else '')]
     if smoke: lines += ["", "\\* smoke test: not a finding (see the banner)."]
     extra = [(k, label) for k, label, _ in EXTRA_GEOMETRY if any(c.get(f'{k}_paired') for c in metrics['models'].values())]
     if extra:
@@ -445,7 +450,7 @@ def write_report(out, base_records, model_records: dict, cfg: EvalConfig, galler
     return metrics
 
 
-# %% ../nbs/05_evaluation.ipynb 29
+# %% ../nbs/05_evaluation.ipynb 31
 def check_eval_config(out, cfg: EvalConfig):
     "Write `out/eval_config.json`, or raise if the folder holds samples made with other settings."
     f = Path(out) / 'eval_config.json'
@@ -457,7 +462,7 @@ def check_eval_config(out, cfg: EvalConfig):
             raise ValueError(f"{f}: the cached samples were made with other settings {diff} (cached, requested); use another output folder")
     else: atomic_write_text(f, json.dumps(asdict(cfg), indent=1))
 
-# %% ../nbs/05_evaluation.ipynb 30
+# %% ../nbs/05_evaluation.ipynb 32
 def run_evaluation(pipe, dataset, out, adapters: dict | None = None, cfg: EvalConfig = EvalConfig(), scene_ids=None, progress: bool = True,
                    report: bool = True, check_adapter_base: bool = True, history: dict | None = None) -> dict | None:
     """Base model and every adapter (name -> peft folder) on the same scenes and seeds; writes the report under `out` (unless `report` is False).
