@@ -13,7 +13,7 @@ import argparse, copy, statistics, time
 
 import torch
 
-from partcrafter_dpo.transformer import PartCrafterDiTModel, dit_config
+from partcrafter_dpo.models.transformer import PartCrafterDiTModel, dit_config
 from partcrafter_dpo.training import DPOTrainConfig, add_lora
 from partcrafter_dpo.dpo_loss import preference_forward, dpo_loss
 

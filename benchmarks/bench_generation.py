@@ -8,7 +8,7 @@ Reports ms per CFG step for each path (and its ratio to the 82 ms anchor of the 
 the max abs difference of each path's output from the eager path, seconds of DiT time per 50-step candidate,
 batched-seed throughput, peak GPU memory, and the split between DiT steps and mesh extraction.
 
-Needs: torch, numpy, diffusers, scikit-image, trimesh (the `partcrafter_dpo.transformer` / `.vae` imports);
+Needs: torch, numpy, diffusers, scikit-image, trimesh (the `partcrafter_dpo.models.transformer` / `.vae` imports);
 transformers is not needed (no image encoder: the image tokens are random). Paths:
   eager        the notebook's plain path (SDPA attention, separate q/k/v GEMMs, cross-attention for both CFG halves)
   fused        + one GEMM for q/k/v (k/v) and the unconditional half's cross-attention skipped (exact: zero tokens)
@@ -86,10 +86,10 @@ class Timer:
 def main(argv=None):
     args = parse_args(argv)
     import torch
-    from partcrafter_dpo.layers import TripoAttention
-    from partcrafter_dpo.scheduling import partcrafter_scheduler, prediction_to_velocity, set_partcrafter_timesteps
-    from partcrafter_dpo.transformer import DIT_TOKENS, PartCrafterDiTModel, dit_config
-    from partcrafter_dpo.vae import TripoSGVAEModel, extract_mesh, vae_config
+    from partcrafter_dpo.models.layers import TripoAttention
+    from partcrafter_dpo.models.scheduling import partcrafter_scheduler, prediction_to_velocity, set_partcrafter_timesteps
+    from partcrafter_dpo.models.transformer import DIT_TOKENS, PartCrafterDiTModel, dit_config
+    from partcrafter_dpo.models.vae import TripoSGVAEModel, extract_mesh, vae_config
 
     dtype = dict(bf16=torch.bfloat16, fp16=torch.float16, fp32=torch.float32)[args.dtype]
     device = torch.device(args.device)

@@ -71,7 +71,7 @@ def compare_train(name, h1, h2, n, a):
 def released_fixture(root):
     "A random-weight released-size DiT folder and 24 random 8-part scenes of preference data."
     import torch
-    from partcrafter_dpo.transformer import PartCrafterDiTModel, dit_config
+    from partcrafter_dpo.models.transformer import PartCrafterDiTModel, dit_config
     from partcrafter_dpo.pairs import make_fake_dpo_scene, write_preference_pairs
     torch.manual_seed(0)
     with torch.device('cuda' if torch.cuda.is_available() else 'cpu'): m = PartCrafterDiTModel(**dit_config('released'))

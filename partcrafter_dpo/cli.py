@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse, json, logging, sys
 from pathlib import Path
 
+from .core import SCENE_SUFFIX, SCENE_METADATA_FILE
+
 # %% auto 0
 __all__ = ['PY_TO_FLAG', 'COUNT_MINIMA', 'RUN_TRAIN_OVERRIDES', 'CLIError', 'cli_message', 'is_user_error', 'fresh_output',
            'check_output_folder', 'check_counts', 'open_kitchen', 'check_model_folder', 'HelpFormatter',
@@ -106,8 +108,8 @@ def _train_config(config, overrides):
     data = Path(cfg.data)
     if not data.is_dir():
         raise CLIError(f"data={cfg.data}: no such folder of preference pairs (make one with `partcrafter-dpo create-data --data KITCHEN_ROOT --out {cfg.data}`)")
-    if not any(p.is_dir() for p in data.glob('*_combined')):
-        raise CLIError(f"data={cfg.data}: no scene folders (*_combined) of `partcrafter-dpo create-data` in it")
+    if not any(p.is_dir() for p in data.glob(f'*{SCENE_SUFFIX}')):
+        raise CLIError(f"data={cfg.data}: no scene folders (*{SCENE_SUFFIX}) of `partcrafter-dpo create-data` in it")
     check_model_folder(cfg.model, 'model=')
     return cfg
 
@@ -136,7 +138,7 @@ def _describe_data_run(summary, out) -> str:
     "What a create-data run did and what its folder holds (also on a resume that had nothing to do)."
     c = summary.counts()
     done = [c[k] and f"{c[k]} {k}" for k in ('complete', 'skipped', 'failed') if c.get(k)]
-    metas = [json.loads(p.read_text()) for p in Path(out).glob('*_combined/scene_metadata.json')]
+    metas = [json.loads(p.read_text()) for p in Path(out).glob(f'*{SCENE_SUFFIX}/{SCENE_METADATA_FILE}')]
     ok = [m for m in metas if m.get('status') == 'complete']
     return (f"{len(summary.results)} scenes: " + ', '.join(d.replace('complete', 'generated').replace('skipped', 'skipped (already complete)') for d in done)
             + f"; {out} holds {len(ok)} complete scenes, {sum(int(m.get('num_pairs', 0)) for m in ok)} preference pairs")
@@ -205,7 +207,7 @@ def load_pipeline(model: str | None, device=None, dtype: str = 'float32', tf32: 
     products use TF32 tensor cores unless `tf32` is False (several times faster; diffusers' examples' `--allow_tf32`)."""
     import torch
     if device is not None and torch.device(device).type == 'cuda': torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = tf32
-    from partcrafter_dpo.pipeline import PartCrafterPipeline
+    from partcrafter_dpo.models.pipeline import PartCrafterPipeline
     pipe = PartCrafterPipeline.from_pretrained(model, torch_dtype=getattr(torch, dtype))     # None: the bundled model
     return pipe.to(device) if device else pipe
 
@@ -243,6 +245,7 @@ def apply_worker_threads(args) -> int:
 def create_data_cli(args) -> int:
     from accelerate import PartialState
     from partcrafter_dpo.generation import PartCrafterDPODataCreator, GenerationConfig
+    from partcrafter_dpo.pairs import write_preference_pairs
     ds = open_kitchen(args.data, args.split); check_model_folder(args.model)        # inputs first: before the model loads
     if args.adapter and not Path(args.adapter).is_dir(): raise CLIError(f"--adapter {args.adapter}: no such adapter folder (a train run writes OUTPUT_DIR/adapter)")
     cfg = GenerationConfig(seeds=args.seeds, num_inference_steps=args.steps, guidance_scale=args.guidance, octree_depth=args.octree_depth,
@@ -257,7 +260,7 @@ def create_data_cli(args) -> int:
         load_adapter(pipe.transformer, args.adapter)
     ids = ds.scene_ids[:args.limit] if args.limit else None
     with fresh_output(args.out):
-        creator = PartCrafterDPODataCreator(pipe, ds, args.out, config=cfg, process_index=index, num_processes=count,
+        creator = PartCrafterDPODataCreator(pipe, ds, args.out, config=cfg, pair_writer=write_preference_pairs, process_index=index, num_processes=count,
                                             model_id=str(args.model or 'bundled') + (f' + adapter {args.adapter}' if args.adapter else ''))
         mine = creator.my_scene_ids(ids)
         if state.is_local_main_process: print(f"create-data: {len(mine)} scenes x {len(cfg.seeds)} seeds, {cfg.num_inference_steps} steps, "
@@ -360,7 +363,7 @@ def _add_pretrain_parser(sub):
 # %% ../nbs/90_cli.ipynb 31
 def bundled_model_available() -> bool:
     "Whether the bundled small base model is installed."
-    from partcrafter_dpo.pipeline import default_model_path
+    from partcrafter_dpo.models.pipeline import default_model_path
     p = Path(default_model_path())
     return (p / 'transformer').is_dir() and (p / 'vae').is_dir()
 

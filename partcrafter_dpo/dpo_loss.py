@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .scheduling import flow_noisy_latents, flow_target
+from .models.scheduling import flow_noisy_latents, flow_target
 
 # %% auto 0
 __all__ = ['per_sample_flow_error', 'sample_flow_timesteps', 'PreferenceLossOutput', 'dpo_loss', 'dro_loss', 'sft_loss',

@@ -16,7 +16,7 @@ from scipy.spatial import cKDTree
 from tqdm.auto import tqdm
 
 from .penetration import score_scene, PenetrationInputError, load_scene_parts
-from .pairs import atomic_write_text
+from .core import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ def _activate(pipe, adapter):
 
 def evaluate_model(pipe, dataset, out, name: str, adapter: str | None, cfg: EvalConfig, scene_ids=None, progress: bool = True) -> list:
     "Per-sample records of one model on `scene_ids` x `cfg.seeds` (cached, resumable)."
-    from partcrafter_dpo.generation import _merged_glb, sample_candidates
+    from partcrafter_dpo.generation import merged_glb, sample_candidates
     ids = list(scene_ids if scene_ids is not None else dataset.scene_ids)
     records = []
     for sid in tqdm(ids, desc=f'evaluate {name}', disable=not progress):
@@ -155,7 +155,7 @@ def evaluate_model(pipe, dataset, out, name: str, adapter: str | None, cfg: Eval
             rec = dict(model=name, scene_id=sid, seed=s, seconds=dt, **sample_metrics(m, scene.parts, cfg))
             ok = [x for x in m if x is not None and len(x.faces)]
             p.parent.mkdir(parents=True, exist_ok=True)
-            if ok: p.with_suffix('.glb').write_bytes(_merged_glb(ok))
+            if ok: p.with_suffix('.glb').write_bytes(merged_glb(ok))
             atomic_write_text(p, json.dumps(rec)); records.append(rec)
     return records
 

@@ -15,15 +15,16 @@ from tqdm.auto import tqdm
 
 import partcrafter_dpo
 from .penetration import score_scene, PenetrationInputError
-from .pairs import PairConfig, write_preference_pairs, atomic_write_text, COMPLETE_MARKER, DPODataError, GEOMETRY_FILE, GT_LATENTS_FILE
-from .kitchen import atomic_write_bytes
+from .core import (DPODataError, atomic_path, atomic_dir, atomic_write_bytes, atomic_write_json, read_json, scene_dir,
+                                  seed_dir, COMPLETE_MARKER, GEOMETRY_FILE, GT_LATENTS_FILE, IMAGE_FEATURES_FILE, LATENTS_FILE,
+                                  ANALYSIS_FILE, SEED_INFO_FILE, SCENE_METADATA_FILE)
 
 log = logging.getLogger(__name__)
 
 # %% auto 0
-__all__ = ['log', 'GenerationConfig', 'model_fingerprint', 'ground_truth_unit_frame', 'candidate_geometry', 'encode_ground_truth',
-           'write_candidate', 'SceneResult', 'RunSummary', 'PartCrafterDPODataCreator', 'sample_candidates',
-           'generate_scene', 'run']
+__all__ = ['log', 'GenerationConfig', 'model_fingerprint', 'merged_glb', 'ground_truth_unit_frame', 'candidate_geometry',
+           'encode_ground_truth', 'write_candidate', 'SceneResult', 'RunSummary', 'PartCrafterDPODataCreator',
+           'sample_candidates', 'generate_scene', 'run']
 
 # %% ../nbs/01_generation.ipynb 5
 @dataclass
@@ -67,9 +68,10 @@ def model_fingerprint(*modules) -> str:
 
 # %% ../nbs/01_generation.ipynb 11
 def _atomic_torch_save(obj, path: Path):
-    buf = io.BytesIO(); torch.save(obj, buf); atomic_write_bytes(path, buf.getvalue())
+    with atomic_path(path) as tmp: torch.save(obj, tmp)
 
-def _merged_glb(meshes) -> bytes:
+def merged_glb(meshes) -> bytes:
+    "One GLB holding `meshes` as nodes `part_0`, `part_1`, ... (a candidate's `pred_merged.glb`)."
     sc = trimesh.Scene()
     for i, m in enumerate(meshes): sc.add_geometry(m, node_name=f"part_{i}", geom_name=f"part_{i}")
     return sc.export(file_type='glb')
@@ -113,9 +115,6 @@ def encode_ground_truth(vae, gt_unit, num_tokens: int, num_points: int = 4096, s
 def write_candidate(scene_dir: Path, seed: int, latents: torch.Tensor, meshes, cfg: GenerationConfig, info: dict, gt_unit=None) -> dict:
     """Score and write one seed folder atomically; a candidate that cannot be scored is written as failed, with its error.
     With the ground truth `gt_unit` (unit frame) and `cfg.geometry_points`, also its `geometry.json`."""
-    final, tmp = scene_dir / f"{seed:03d}", scene_dir / f".{seed:03d}.partial"
-    if tmp.exists(): shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
     t = time.perf_counter()
     try: analysis = _score(meshes, cfg)
     except PenetrationInputError as e: analysis = dict(status='failed', error=f"{type(e).__name__}: {e}")
@@ -123,17 +122,16 @@ def write_candidate(scene_dir: Path, seed: int, latents: torch.Tensor, meshes, c
     geometry = candidate_geometry(meshes, gt_unit, analysis, cfg.geometry_points) if gt_unit is not None and cfg.geometry_points else None
     info = dict(info, seed=seed, status=analysis['status'],
                 timings=dict(info.get('timings', {}), score_s=score_s, geometry_s=round(time.perf_counter() - t - score_s, 4)))
-    for i, m in enumerate(meshes):
-        if m is not None and len(m.faces): m.export(tmp / f"pred_obj_{i}.ply", file_type='ply', encoding='binary')
-    ok = [m for m in meshes if m is not None and len(m.faces)]
-    if ok: (tmp / 'pred_merged.glb').write_bytes(_merged_glb(ok))
-    torch.save(latents.detach().cpu().float().contiguous(), tmp / 'latent_features.pt')
-    (tmp / 'penetration_analysis.json').write_text(json.dumps(analysis, indent=1))
-    if geometry is not None: (tmp / GEOMETRY_FILE).write_text(json.dumps(geometry, indent=1))
-    (tmp / 'seed_info.json').write_text(json.dumps(info, indent=1))
-    (tmp / COMPLETE_MARKER).write_text('')
-    if final.exists(): shutil.rmtree(final)
-    tmp.rename(final)
+    with atomic_dir(seed_dir(scene_dir, seed)) as tmp:          # `.{seed}.*.partial` until it is whole
+        for i, m in enumerate(meshes):
+            if m is not None and len(m.faces): m.export(tmp / f"pred_obj_{i}.ply", file_type='ply', encoding='binary')
+        ok = [m for m in meshes if m is not None and len(m.faces)]
+        if ok: (tmp / 'pred_merged.glb').write_bytes(merged_glb(ok))
+        torch.save(latents.detach().cpu().float().contiguous(), tmp / LATENTS_FILE)
+        (tmp / ANALYSIS_FILE).write_text(json.dumps(analysis, indent=1))
+        if geometry is not None: (tmp / GEOMETRY_FILE).write_text(json.dumps(geometry, indent=1))
+        (tmp / SEED_INFO_FILE).write_text(json.dumps(info, indent=1))
+        (tmp / COMPLETE_MARKER).write_text('')
     return analysis
 
 # %% ../nbs/01_generation.ipynb 18
@@ -160,18 +158,20 @@ class RunSummary:
 
 # %% ../nbs/01_generation.ipynb 19
 class PartCrafterDPODataCreator:
-    "Generate, score and pair seeded candidates for every scene of a messy-kitchen dataset, resumably."
+    """Generate and score seeded candidates for every scene of a messy-kitchen dataset, resumably. `pair_writer`: a
+    function of a finished scene folder that writes its preference pairs and returns them (`02_pairs`'
+    `write_preference_pairs`, as `partcrafter-dpo create-data` passes it); None leaves the pairing to a later step."""
     def __init__(self, pipeline, dataset, out_dir, seeds=(0, 1, 2, 3), config: GenerationConfig | None = None,
-                 pair_config: PairConfig = PairConfig(), process_index: int = 0, num_processes: int = 1, model_id: str | None = None):
+                 pair_writer=None, process_index: int = 0, num_processes: int = 1, model_id: str | None = None):
         self.pipe, self.dataset, self.out_dir = pipeline, dataset, Path(out_dir)
         self.cfg = config if config is not None else GenerationConfig(seeds=seeds)
         if config is not None and tuple(seeds) != (0, 1, 2, 3) and tuple(seeds) != self.cfg.seeds:
             raise ValueError(f"seeds {tuple(seeds)} disagree with config.seeds {self.cfg.seeds}")
-        self.pair_config, self.process_index, self.num_processes = pair_config, process_index, num_processes
+        self.pair_writer, self.process_index, self.num_processes = pair_writer, process_index, num_processes
         self.model_id = model_id or str(getattr(pipeline, 'name_or_path', '') or type(pipeline).__name__)
         self.fingerprint = model_fingerprint(pipeline.transformer, pipeline.vae)
 
-    def scene_dir(self, scene_id: str) -> Path: return self.out_dir / f"{scene_id}_combined"
+    def scene_dir(self, scene_id: str) -> Path: return scene_dir(self.out_dir, scene_id)
 
     def my_scene_ids(self, scene_ids=None) -> list:
         "This process's share of `scene_ids` (default: all): every num_processes-th of the sorted ids, so no two processes share a scene."
@@ -181,22 +181,18 @@ class PartCrafterDPODataCreator:
         return dict(sampler=self.cfg.sampler_settings(), model_id=self.model_id, model_fingerprint=self.fingerprint)
 
 # %% ../nbs/01_generation.ipynb 21
-def _read_json(path: Path):
-    try: return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as e: raise DPODataError(f"{path}: unreadable ({e})") from e
-
 def _pending_seeds(self, d: Path) -> list:
     "Seeds of this run whose folder is missing or unfinished; raises if a finished one was made with other settings."
     pending, want = [], self.settings()
     for s in self.cfg.seeds:
         sd = d / f"{s:03d}"
         if not (sd / COMPLETE_MARKER).exists(): pending.append(s); continue
-        info = _read_json(sd / 'seed_info.json')
-        if int(info.get('seed', -1)) != s: raise DPODataError(f"{sd / 'seed_info.json'}: says seed {info.get('seed')}, folder is seed {s}")
+        info = read_json(sd / SEED_INFO_FILE)
+        if int(info.get('seed', -1)) != s: raise DPODataError(f"{sd / SEED_INFO_FILE}: says seed {info.get('seed')}, folder is seed {s}")
         got = {k: info.get(k) for k in want}
         if isinstance(got.get('sampler'), dict):                            # settings added later count with the value they had then
             got['sampler'] = {k: got['sampler'].get(k, v) for k, v in GenerationConfig().sampler_settings().items()}
-        if got != want: raise DPODataError(f"{sd / 'seed_info.json'}: made with other settings or another model {got}, this run has {want}; "
+        if got != want: raise DPODataError(f"{sd / SEED_INFO_FILE}: made with other settings or another model {got}, this run has {want}; "
                                            "use a new --out folder or delete the scene folder")
     return pending
 PartCrafterDPODataCreator._pending_seeds = _pending_seeds
@@ -211,7 +207,7 @@ def _write_scene_inputs(self, scene, d: Path):
     from PIL import Image
     views = [scene.image] + [Image.open(p).convert('RGB') for p in scene.view_paths]
     feats = self.pipe.encode_image(views).float().cpu()
-    if not (d / 'image_features.pt').exists(): _atomic_torch_save(feats if len(views) > 1 else feats[0], d / 'image_features.pt')
+    if not (d / IMAGE_FEATURES_FILE).exists(): _atomic_torch_save(feats if len(views) > 1 else feats[0], d / IMAGE_FEATURES_FILE)
     return feats[:1]
 PartCrafterDPODataCreator._write_scene_inputs = _write_scene_inputs
 
@@ -228,15 +224,15 @@ def _write_ground_truth_latents(self, d: Path, gt_unit):
 PartCrafterDPODataCreator._write_ground_truth_latents = _write_ground_truth_latents
 
 def generate_scene(self, scene) -> SceneResult:
-    "Generate, score and pair one scene (resuming what is there)."
+    "Generate, score and (with a `pair_writer`) pair one scene (resuming what is there)."
     d = self.scene_dir(scene.scene_id)
-    meta_path = d / 'scene_metadata.json'
+    meta_path = d / SCENE_METADATA_FILE
     pending = self._pending_seeds(d) if d.exists() else list(self.cfg.seeds)
     needs_gt = self.cfg.gt_latents and not (d / GT_LATENTS_FILE).exists()
-    if not pending and meta_path.exists() and _read_json(meta_path).get('status') == 'complete':
+    if not pending and meta_path.exists() and read_json(meta_path).get('status') == 'complete':
         if needs_gt: self._write_ground_truth_latents(d, ground_truth_unit_frame(scene.parts))   # older data: add the anchor
         return SceneResult(scene.scene_id, 'skipped')
-    for p in d.glob('.*.partial'): shutil.rmtree(p)
+    for p in d.glob('.*.partial'): shutil.rmtree(p)               # left by a stopped run
     embeds = self._write_scene_inputs(scene, d)
     gt_unit = ground_truth_unit_frame(scene.parts) if self.cfg.geometry_points or needs_gt else None
     if needs_gt: self._write_ground_truth_latents(d, gt_unit)
@@ -252,12 +248,11 @@ def generate_scene(self, scene) -> SceneResult:
             info = dict(self.settings(), package_version=partcrafter_dpo.__version__, scene_id=scene.scene_id, num_parts=scene.num_parts,
                         batch_seeds=list(self.cfg.seeds), timings=dict(sample_batch_s=round(t1 - t0, 4), decode_s=round((t2 - t1) / len(todo), 4)))
             write_candidate(d, self.cfg.seeds[i], latents[i], meshes[k], self.cfg, info, gt_unit)
-    pairs = write_preference_pairs(d, self.pair_config)
-    atomic_write_text(meta_path, json.dumps(dict(scene_id=scene.scene_id, num_parts=scene.num_parts, seeds=list(self.cfg.seeds),
-                                                 status='complete', num_pairs=len(pairs), source_glb=str(scene.paths.glb),
-                                                 written_by=f"process {self.process_index} of {self.num_processes}",
-                                                 **self.settings()), indent=1))
-    return SceneResult(scene.scene_id, 'complete', pending, len(pairs))
+    pairs = self.pair_writer(d) if self.pair_writer is not None else None
+    atomic_write_json(meta_path, dict(scene_id=scene.scene_id, num_parts=scene.num_parts, seeds=list(self.cfg.seeds), status='complete',
+                                      **({} if pairs is None else dict(num_pairs=len(pairs))), source_glb=str(scene.paths.glb),
+                                      written_by=f"process {self.process_index} of {self.num_processes}", **self.settings()))
+    return SceneResult(scene.scene_id, 'complete', pending, len(pairs or []))
 PartCrafterDPODataCreator.generate_scene = generate_scene
 
 # %% ../nbs/01_generation.ipynb 26
@@ -273,8 +268,7 @@ def run(self, scene_ids=None, keep_going: bool = True, progress: bool = True) ->
             err = f"{type(e).__name__}: {e}"
             log.error("scene %s failed: %s", sid, err)
             d = self.scene_dir(sid); d.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(d / 'scene_metadata.json', json.dumps(dict(scene_id=sid, status='failed', error=err,
-                                                                         traceback=traceback.format_exc(), **self.settings()), indent=1))
+            atomic_write_json(d / SCENE_METADATA_FILE, dict(scene_id=sid, status='failed', error=err, traceback=traceback.format_exc(), **self.settings()))
             results.append(SceneResult(sid, 'failed', error=err))
             if not keep_going: break
     return RunSummary(results)

@@ -15,6 +15,7 @@ from PIL import Image
 from scipy.ndimage import maximum_filter, minimum_filter
 from tqdm.auto import tqdm
 
+from .core import SCENE_SUFFIX, atomic_write_bytes
 from .penetration import PenetrationInputError, load_scene_parts, score_scene, voxelize_parts
 
 _log = logging.getLogger(__name__)
@@ -27,22 +28,22 @@ def _quiet_vtk():
     except ImportError: pass
 
 # %% auto 0
-__all__ = ['RENDERINGS_DIR', 'RAW_DIR', 'SCENE_SUFFIX', 'SECTIONS', 'CATEGORIES', 'POSES', 'DROP_ORDER', 'SPLITS', 'ScenePaths',
-           'list_scene_ids', 'KitchenDataError', 'KitchenFileMissing', 'SynthError', 'atomic_write_bytes', 'write_json',
-           'part_iou', 'revolve_mesh', 'closed_solid', 'wall_quad', 'drop_quad', 'ring_corners', 'tube_faces',
-           'container_profile', 'revolved', 'make_mug', 'make_pan', 'make_cup', 'make_glass', 'make_bowl', 'make_plate',
-           'make_can', 'make_bottle', 'make_jar', 'make_cutting_board', 'make_carton', 'make_fruit', 'SynthConfig',
-           'surface_samples', 'column_bounds', 'random_rotation', 'Pile', 'rotate', 'place_object', 'SynthScene',
-           'scene_id_for', 'distinct_colors', 'layout_scene', 'verify_scene', 'make_scene', 'camera_pose',
-           'render_views', 'png_bytes', 'scene_glb', 'scene_files', 'scene_complete', 'write_scene', 'synth_one',
-           'synth_scenes', 'default_data_root', 'synth_command', 'read_num_parts', 'read_iou', 'read_image',
-           'read_parts', 'KitchenScene', 'inspect_scene', 'load_scene', 'scene_split', 'MessyKitchenDataset',
-           'part_colors', 'part_category']
+__all__ = ['RENDERINGS_DIR', 'RAW_DIR', 'SECTIONS', 'CATEGORIES', 'POSES', 'DROP_ORDER', 'SPLITS', 'ScenePaths', 'list_scene_ids',
+           'KitchenDataError', 'KitchenFileMissing', 'SynthError', 'write_json', 'part_iou', 'revolve_mesh',
+           'closed_solid', 'wall_quad', 'drop_quad', 'ring_corners', 'tube_faces', 'container_profile', 'revolved',
+           'make_mug', 'make_pan', 'make_cup', 'make_glass', 'make_bowl', 'make_plate', 'make_can', 'make_bottle',
+           'make_jar', 'make_cutting_board', 'make_carton', 'make_fruit', 'SynthConfig', 'surface_samples',
+           'column_bounds', 'random_rotation', 'Pile', 'rotate', 'place_object', 'SynthScene', 'scene_id_for',
+           'distinct_colors', 'layout_scene', 'verify_scene', 'make_scene', 'camera_pose', 'render_views', 'png_bytes',
+           'scene_glb', 'scene_files', 'scene_complete', 'write_scene', 'synth_one', 'synth_scenes',
+           'default_data_root', 'synth_command', 'read_num_parts', 'read_iou', 'read_image', 'read_parts',
+           'KitchenScene', 'inspect_scene', 'load_scene', 'scene_split', 'MessyKitchenDataset', 'part_colors',
+           'part_category']
 
 # %% ../nbs/00a_kitchen.ipynb 6
 RENDERINGS_DIR = 'messy_kitchen_scenes_renderings'
 RAW_DIR = 'raw_messy_kitchen_scenes'
-SCENE_SUFFIX = '_combined'
+# SCENE_SUFFIX ('_combined', the scene folders' and GLBs' suffix) is 00_core's: the dpo_data folders use it too
 
 @dataclass(frozen=True)
 class ScenePaths:
@@ -80,26 +81,7 @@ class SynthError(RuntimeError):
     "A synthetic scene could not be generated within its attempts."
 
 # %% ../nbs/00a_kitchen.ipynb 13
-def _new_file_mode(path: Path) -> int:
-    "Mode of a rewritten `path`: its current mode if it exists, else 0o666 less the process umask (what `open(path, 'w')` gives)."
-    try: return path.stat().st_mode & 0o7777
-    except FileNotFoundError: pass
-    mask = os.umask(0o022); os.umask(mask)          # read the umask (there is no getter)
-    return 0o666 & ~mask
-
-def atomic_write_bytes(path, data: bytes) -> Path:
-    "Write `data` to `path` atomically (temporary file in the same folder, then `os.replace`)."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    try:
-        os.fchmod(fd, _new_file_mode(path))   # mkstemp makes 0600; the result gets the mode a plain open() would give
-        with os.fdopen(fd, 'wb') as f: f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp): os.unlink(tmp)
-        raise
-    return path
-
+# Every file is written atomically (`00_core`'s `atomic_write_bytes`, imported above): a stopped run leaves no half file.
 def write_json(path, obj) -> Path:
     "Write `obj` as indented, key-sorted JSON (so equal objects give equal bytes), atomically."
     return atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + '\n').encode())

@@ -11,11 +11,12 @@ from pathlib import Path
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from .kitchen import atomic_write_bytes
+from .core import (DPODataError, atomic_write_text, seed_dirs, scene_dirs, scene_dir, scene_id_of,
+                                  read_seed, read_json, COMPLETE_MARKER, GEOMETRY_FILE, GT_LATENTS_FILE, PAIRS_FILE,
+                                  SCENE_METADATA_FILE, SEED_INFO_FILE, ANALYSIS_FILE, IMAGE_FEATURES_FILE, LATENTS_FILE)
 
 # %% auto 0
-__all__ = ['PAIR_RULES', 'COMPLETE_MARKER', 'GEOMETRY_FILE', 'GT_LATENTS_FILE', 'Candidate', 'PreferencePair', 'PairConfig',
-           'build_pairs', 'DPODataError', 'atomic_write_text', 'seed_dirs', 'read_candidates', 'scene_pairs',
+__all__ = ['PAIR_RULES', 'Candidate', 'PreferencePair', 'PairConfig', 'build_pairs', 'read_candidates', 'scene_pairs',
            'write_preference_pairs', 'make_fake_dpo_scene', 'PartCrafterDPODataset', 'collate_pairs',
            'PartCountBatchSampler']
 
@@ -102,22 +103,10 @@ def build_pairs(candidates, config: PairConfig = PairConfig(), counts: dict | No
     return pairs
 
 # %% ../nbs/02_pairs.ipynb 14
-COMPLETE_MARKER = '.complete'
-
-class DPODataError(ValueError):
-    "A dpo_data folder is missing files or is inconsistent."
-
-def atomic_write_text(path, text: str):
-    "Write `text` to `path` atomically (`kitchen.atomic_write_bytes`: temporary file in the same folder, then rename)."
-    return atomic_write_bytes(path, text.encode())
-
-def seed_dirs(scene_dir) -> list:
-    "The seed folders of a scene folder, in seed order."
-    return sorted((p for p in Path(scene_dir).iterdir() if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name))
+# The folder layout, its reader (`seed_dirs`, `read_seed`) and `DPODataError` are `00_core`'s, imported above; they are
+# names of this module too, so `from partcrafter_dpo.pairs import COMPLETE_MARKER, DPODataError, seed_dirs` keeps working.
 
 # %% ../nbs/02_pairs.ipynb 15
-GEOMETRY_FILE = 'geometry.json'
-
 def _candidate_geometry(seed_dir: Path) -> dict:
     "Chamfer, total volume and components per part of a candidate, from its `geometry.json` (empty if there is none)."
     f = seed_dir / GEOMETRY_FILE
@@ -132,12 +121,9 @@ def read_candidates(scene_dir, score_key: str = 'dpo_score', with_failed: bool =
     scene_dir = Path(scene_dir); out, failed = [], []
     if not scene_dir.is_dir(): raise DPODataError(f"{scene_dir}: no such scene folder")
     for d in seed_dirs(scene_dir):
-        if not (d / COMPLETE_MARKER).exists(): raise DPODataError(f"{d}: seed folder is unfinished (no {COMPLETE_MARKER}); rerun create-data to resume it")
-        info = json.loads((d / 'seed_info.json').read_text())
-        if int(info['seed']) != int(d.name): raise DPODataError(f"{d}: folder name says seed {int(d.name)} but seed_info.json says {info['seed']}")
-        report = json.loads((d / 'penetration_analysis.json').read_text())
+        info, report = read_seed(d)
         if report.get('status', 'scored') == 'failed': failed.append(int(info['seed'])); continue
-        if score_key not in report: raise DPODataError(f"{d / 'penetration_analysis.json'}: no key {score_key!r}")
+        if score_key not in report: raise DPODataError(f"{d / ANALYSIS_FILE}: no key {score_key!r}")
         out.append(Candidate(int(info['seed']), float(report[score_key]), **_candidate_geometry(d)))
     return (out, failed) if with_failed else out
 
@@ -154,31 +140,29 @@ def write_preference_pairs(scene_dir, config: PairConfig = PairConfig(), score_k
     "Build a scene's pairs from its seed folders and write `preference_pairs.json` (failed candidates are listed, not paired)."
     counts = {}
     pairs, failed = scene_pairs(scene_dir, config, score_key, counts)
-    atomic_write_text(Path(scene_dir) / 'preference_pairs.json',
+    atomic_write_text(Path(scene_dir) / PAIRS_FILE,
                       json.dumps(dict(score_key=score_key, config=asdict(config), failed_seeds=failed, rule_counts=counts,
                                       pairs=[asdict(p) for p in pairs]), indent=1))
     return pairs
 
 # %% ../nbs/02_pairs.ipynb 17
-GT_LATENTS_FILE = 'gt_latents.pt'
-
 def make_fake_dpo_scene(root, scene_id: str, scores, num_parts: int = 2, tokens: int = 8, channels: int = 4, cond_shape=(5, 6),
                         views: int = 1, seed: int = 0, geometry=None, gt_latents: bool = False):
     """A scene folder in the dpo_data layout with random latents and features and the given scores (tests and examples);
     `geometry`: one dict per seed written as its `geometry.json`; `gt_latents`: also a random `gt_latents.pt`."""
     g = torch.Generator().manual_seed(seed)
-    d = Path(root) / f"{scene_id}_combined"; d.mkdir(parents=True, exist_ok=True)
+    d = scene_dir(root, scene_id); d.mkdir(parents=True, exist_ok=True)
     feats = torch.randn(views, *cond_shape, generator=g)
-    torch.save(feats if views > 1 else feats[0], d / 'image_features.pt')
+    torch.save(feats if views > 1 else feats[0], d / IMAGE_FEATURES_FILE)
     for s, score in enumerate(scores):
         sd = d / f"{s:03d}"; sd.mkdir(exist_ok=True)
-        torch.save(torch.randn(num_parts, tokens, channels, generator=g), sd / 'latent_features.pt')
-        (sd / 'seed_info.json').write_text(json.dumps(dict(seed=s)))
-        (sd / 'penetration_analysis.json').write_text(json.dumps(dict(dpo_score=score, scene_penetration=score)))
+        torch.save(torch.randn(num_parts, tokens, channels, generator=g), sd / LATENTS_FILE)
+        (sd / SEED_INFO_FILE).write_text(json.dumps(dict(seed=s)))
+        (sd / ANALYSIS_FILE).write_text(json.dumps(dict(dpo_score=score, scene_penetration=score)))
         if geometry is not None: (sd / GEOMETRY_FILE).write_text(json.dumps(geometry[s]))
         (sd / COMPLETE_MARKER).write_text('')
     if gt_latents: torch.save(torch.randn(num_parts, tokens, channels, generator=g), d / GT_LATENTS_FILE)
-    (d / 'scene_metadata.json').write_text(json.dumps(dict(scene_id=scene_id, num_parts=num_parts, status='complete')))
+    (d / SCENE_METADATA_FILE).write_text(json.dumps(dict(scene_id=scene_id, num_parts=num_parts, status='complete')))
     return d
 
 # %% ../nbs/02_pairs.ipynb 21
@@ -188,19 +172,13 @@ class PartCrafterDPODataset(Dataset):
                  pair_config: PairConfig | dict | None = None, with_gt: bool = False):
         self.root, self.multiview, self.seed, self.with_gt = Path(root), multiview, seed, with_gt
         if isinstance(pair_config, dict): pair_config = PairConfig(**pair_config)
-        if not self.root.is_dir(): raise DPODataError(f"{self.root}: no such dpo_data folder")
-        dirs = sorted(p for p in self.root.iterdir() if p.is_dir() and p.name.endswith('_combined'))
-        if scene_ids is not None:
-            want = {f"{s}_combined" if not str(s).endswith('_combined') else str(s) for s in scene_ids}
-            missing = want - {p.name for p in dirs}
-            if missing: raise DPODataError(f"{self.root}: scenes not found: {sorted(missing)[:5]}")
-            dirs = [p for p in dirs if p.name in want]
+        dirs = scene_dirs(self.root, scene_ids)
         self.items, self.rule_counts = [], {}
         for d in dirs:
             if pair_config is not None: pairs = [asdict(p) for p in scene_pairs(d, pair_config, counts=self.rule_counts)[0]]
             else:
-                f = d / 'preference_pairs.json'
-                if not f.exists(): raise DPODataError(f"{d}: no preference_pairs.json; run write_preference_pairs (or create-data) first")
+                f = d / PAIRS_FILE
+                if not f.exists(): raise DPODataError(f"{d}: no {PAIRS_FILE}; run write_preference_pairs (or create-data) first")
                 pairs = json.loads(f.read_text())['pairs']
             for p in pairs:
                 if penetration_threshold is None or p['winner_score'] < penetration_threshold: self.items.append((d, PreferencePair(**p)))
@@ -214,7 +192,7 @@ class PartCrafterDPODataset(Dataset):
     def num_parts(self, i: int) -> int:
         "Part count of item i (read once per scene)."
         d = self.items[i][0]
-        if d not in self._num_parts: self._num_parts[d] = int(json.loads((d / 'scene_metadata.json').read_text())['num_parts'])
+        if d not in self._num_parts: self._num_parts[d] = int(read_json(d / SCENE_METADATA_FILE)['num_parts'])
         return self._num_parts[d]
 
     def _load(self, path):
@@ -223,14 +201,14 @@ class PartCrafterDPODataset(Dataset):
 
     def __getitem__(self, i: int) -> dict:
         d, p = self.items[i]
-        lw, ll = self._load(d / f"{p.winner_seed:03d}" / 'latent_features.pt'), self._load(d / f"{p.loser_seed:03d}" / 'latent_features.pt')
+        lw, ll = self._load(d / f"{p.winner_seed:03d}" / LATENTS_FILE), self._load(d / f"{p.loser_seed:03d}" / LATENTS_FILE)
         if lw.shape != ll.shape: raise DPODataError(f"{d}: winner latents {tuple(lw.shape)} and loser latents {tuple(ll.shape)} differ")
-        cond = self._load(d / 'image_features.pt')
+        cond = self._load(d / IMAGE_FEATURES_FILE)
         if cond.ndim == 3:
             view = random.Random(hash((self.seed, i)) & 0xFFFFFFFF).randrange(cond.shape[0]) if self.multiview else 0
             cond = cond[view]
         item = dict(latent_win=lw.float(), latent_lose=ll.float(), cond=cond.float(), num_parts=lw.shape[0], weight=p.weight,
-                    score_win=p.winner_score, score_lose=p.loser_score, scene_id=d.name[:-len('_combined')],
+                    score_win=p.winner_score, score_lose=p.loser_score, scene_id=scene_id_of(d),
                     winner_seed=p.winner_seed, loser_seed=p.loser_seed)
         if self.with_gt:
             gt = self._load(d / GT_LATENTS_FILE)

@@ -18,11 +18,11 @@ from scipy.optimize import linear_sum_assignment
 from scipy.spatial import cKDTree
 from tqdm.auto import tqdm
 
-from .layers import PartCrafterInputError, MissingComponentError
-from .pipeline import default_model_path
-from .vae import TripoSGVAEModel
-from .transformer import PartCrafterDiTModel
-from .scheduling import flow_noisy_latents, flow_target, partcrafter_scheduler
+from .core import PartCrafterInputError, MissingComponentError, atomic_path, atomic_dir, atomic_write_json
+from .models.pipeline import default_model_path
+from .models.vae import TripoSGVAEModel
+from .models.transformer import PartCrafterDiTModel
+from .models.scheduling import flow_noisy_latents, flow_target, partcrafter_scheduler
 from .dpo_loss import sample_flow_timesteps
 
 log = logging.getLogger(__name__)
@@ -186,7 +186,7 @@ def pixel_values_from_uint8(images: np.ndarray | torch.Tensor, feature_extractor
 def _render_job(args) -> dict:
     seed, lo, hi, size, resize = args
     from partcrafter_dpo.kitchen import SynthConfig, layout_scene, render_views
-    from partcrafter_dpo.pipeline import make_feature_extractor
+    from partcrafter_dpo.models.pipeline import make_feature_extractor
     torch.set_num_threads(1)
     cfg, fe = SynthConfig(), make_feature_extractor(size={"shortest_edge": resize}, crop_size={"height": size, "width": size})
     imgs, nparts, fps = [], [], []
@@ -203,7 +203,7 @@ def render_training_scenes(out, num_scenes: int, seed: int = 0, workers: int = 1
     jobs = [(seed, lo, min(lo + chunk, num_scenes), image_size, resize) for lo in range(0, num_scenes, chunk)]
     todo = [j for j in jobs if not (shard_dir / f"{j[1]:06d}.npz").exists()]
     def save(j, r):
-        tmp = shard_dir / f".{j[1]:06d}.tmp.npz"; np.savez(tmp, **r); os.replace(tmp, shard_dir / f"{j[1]:06d}.npz")
+        with atomic_path(shard_dir / f"{j[1]:06d}.npz", suffix='.npz') as tmp: np.savez(tmp, **r)
     if workers <= 1:
         for j in tqdm(todo, desc='render'): save(j, _render_job(j))
     else:
@@ -217,8 +217,8 @@ def pack_shards(shards: list, out, seed: int) -> Path:
     "Concatenate rendered shards into one compressed `.npz` (atomic write)."
     parts = [dict(np.load(s)) for s in shards]
     data = {k: np.concatenate([p[k] for p in parts]) for k in ('images', 'num_parts', 'index', 'fingerprint')}
-    out = Path(out); tmp = out.with_name(f".{out.stem}.tmp.npz")
-    np.savez_compressed(tmp, seed=np.array(seed), **data); os.replace(tmp, out)
+    out = Path(out)
+    with atomic_path(out, suffix='.npz') as tmp: np.savez_compressed(tmp, seed=np.array(seed), **data)
     return out
 
 # %% ../nbs/01e_pretrain.ipynb 22
@@ -327,7 +327,7 @@ def frozen_image_encoder(dinov2: dict, seed: int = 0):
 
 def build_small_models(model: dict = SMALL_MODEL, seed: int = 0):
     "(vae, transformer, image_encoder, feature_extractor) of a model spec like `SMALL_MODEL`, freshly initialised from `seed`."
-    from partcrafter_dpo.pipeline import make_feature_extractor
+    from partcrafter_dpo.models.pipeline import make_feature_extractor
     if model['dit'].get('cross_attention_dim') != model['dinov2']['hidden_size']:
         raise PartCrafterInputError(f"dit.cross_attention_dim ({model['dit'].get('cross_attention_dim')}) must equal dinov2.hidden_size ({model['dinov2']['hidden_size']})")
     if model['dit'].get('in_channels', 64) != model['vae'].get('latent_channels', 64):
@@ -494,11 +494,7 @@ class MetricLogger:
 
 def save_checkpoint(path, state: dict):
     "torch.save `state` to `path` atomically."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix='.tmp'); os.close(fd)
-    try: torch.save(state, tmp); os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp): os.remove(tmp)
+    with atomic_path(path) as tmp: torch.save(state, tmp)
 
 def load_checkpoint(path) -> dict | None:
     "The checkpoint at `path`, or None if there is none."
@@ -667,7 +663,7 @@ def token_set_error(sample: torch.Tensor, x0: torch.Tensor) -> float:
 def overfit_one_scene(objective_sign: float = 1.0, steps: int = 400, seed: int = 0, num_parts: int = 2, num_tokens: int = 4,
                       num_inference_steps: int = 20, batch: int = 32, lr: float = 3e-3) -> float:
     "Train a tiny DiT on one random scene and sample it back with `PartCrafterPipeline.sample_latents`; `token_set_error` of the sample."
-    from partcrafter_dpo.pipeline import build_pipeline
+    from partcrafter_dpo.models.pipeline import build_pipeline
     g = torch.Generator().manual_seed(seed)
     pipe = build_pipeline("tiny", seed=seed, official_cfg_part_ids=False)
     pipe.set_progress_bar_config(disable=True)
@@ -844,25 +840,20 @@ def export_pipeline(out_dir, vae, transformer, image_encoder, feature_extractor,
                     readme: str | None = None, scheduler=None) -> Path:
     "Save a `PartCrafterPipeline` (copies of the models cast to `dtype`) to `out_dir` atomically; returns the folder."
     import copy
-    from partcrafter_dpo.pipeline import PartCrafterPipeline
+    from partcrafter_dpo.models.pipeline import PartCrafterPipeline
     dt = getattr(torch, dtype)
     pipe = PartCrafterPipeline(vae=copy.deepcopy(vae).to('cpu', dt), transformer=copy.deepcopy(transformer).to('cpu', dt),
                                scheduler=scheduler or partcrafter_scheduler(), image_encoder_dinov2=copy.deepcopy(image_encoder).to('cpu', dt),
                                feature_extractor_dinov2=feature_extractor, num_tokens=num_tokens, official_cfg_part_ids=False)
-    out = Path(out_dir); out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
-    try:
+    out = Path(out_dir)
+    with atomic_dir(out) as tmp:
         pipe.save_pretrained(tmp, safe_serialization=True)
         if readme: (tmp / 'README.md').write_text(readme)
-        old = out.with_name(f".{out.name}.old")
-        if out.exists(): shutil.rmtree(old, ignore_errors=True); os.replace(out, old)
-        os.replace(tmp, out); shutil.rmtree(old, ignore_errors=True)
-    finally: shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 def load_default_pipeline(torch_dtype: torch.dtype = torch.float32, device=None):
     "The bundled small PartCrafter as a `PartCrafterPipeline` (float32 on CPU by default)."
-    from partcrafter_dpo.pipeline import PartCrafterPipeline
+    from partcrafter_dpo.models.pipeline import PartCrafterPipeline
     path = default_model_path()
     if not (path / 'model_index.json').is_file(): raise MissingComponentError(f"the bundled model is missing: {path}")
     pipe = PartCrafterPipeline.from_pretrained(path, torch_dtype=torch_dtype)
@@ -923,7 +914,7 @@ def summarize_evaluation(records: list) -> dict:
 def vae_reconstruction_metrics(vae, arrays: PartArrays, num_parts: int = 64, num_tokens: int = 128, octree_depth: int = 7,
                                threshold: float = 0.1, num_points: int = 10000) -> dict:
     "Held-out reconstruction: occupancy accuracy / IoU on the query labels, and Chamfer / F-score of meshed parts vs their surface samples."
-    from partcrafter_dpo.vae import extract_mesh
+    from partcrafter_dpo.models.vae import extract_mesh
     dev = vae.device
     n = min(num_parts, len(arrays.surface))
     sel = torch.linspace(0, len(arrays.surface) - 1, n).long()
@@ -961,9 +952,6 @@ def _readme(cfg: PretrainConfig, command: str, extra: dict | None = None) -> str
         "## Config", "", "```yaml", yaml.safe_dump(asdict(cfg), sort_keys=False).strip(), "```", "",
         *([f"## Figures", "", "```json", json.dumps(extra, indent=1), "```"] if extra else [])]) + "\n"
 
-def _save_json(path, obj):
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp"); tmp.write_text(json.dumps(obj, indent=1)); os.replace(tmp, path)
 
 @torch.no_grad()
 def encode_renderings(encoder, feature_extractor, images: np.ndarray, batch: int = 256, device=None) -> torch.Tensor:
@@ -987,7 +975,7 @@ def _check_init_from(cfg: PretrainConfig) -> Path | None:
 
 def run_pretrain(cfg: PretrainConfig, command: str = "") -> dict:
     "Run `cfg.stages` (vae, dit, export, eval); returns the metrics written along the way."
-    from partcrafter_dpo.pipeline import PartCrafterPipeline, _load_image_encoder, _load_feature_extractor
+    from partcrafter_dpo.models.pipeline import PartCrafterPipeline, load_image_encoder, load_feature_extractor
     acc = make_accelerator(cfg.mixed_precision)
     out = Path(cfg.output_dir); out.mkdir(parents=True, exist_ok=True)
     export_dir = Path(cfg.export_dir or out / 'pipeline')
@@ -1004,7 +992,7 @@ def run_pretrain(cfg: PretrainConfig, command: str = "") -> dict:
         raise MissingComponentError(f"data.test {d.test}: not found; the held-out curve (dit.heldout_every={cfg.dit.heldout_every}) needs it "
                                     "(or set dit.heldout_every=0)")
     if init is None: _, _, encoder, fe = build_small_models(cfg.model, cfg.seed)
-    else: encoder, fe = _load_image_encoder(init / 'image_encoder_dinov2', torch.float32), _load_feature_extractor(init / 'feature_extractor_dinov2')
+    else: encoder, fe = load_image_encoder(init / 'image_encoder_dinov2', torch.float32), load_feature_extractor(init / 'feature_extractor_dinov2')
     encoder = encoder.to(acc.device)
     if 'vae' in cfg.stages:
         t0 = time.time()
@@ -1015,7 +1003,7 @@ def run_pretrain(cfg: PretrainConfig, command: str = "") -> dict:
         std = encode_parts(vae, sub, T)[0].float().std().item()
         fold_latent_scale(vae, 1.0 / std)
         results['vae'] = dict(latent_std_before_fold=std, **vae_reconstruction_metrics(vae, arrays('test', True), cfg.vae.eval_parts, T))
-        if acc.is_main_process: vae.save_pretrained(out / 'vae'); _save_json(out / 'vae_eval.json', results['vae'])
+        if acc.is_main_process: vae.save_pretrained(out / 'vae'); atomic_write_json(out / 'vae_eval.json', results['vae'])
         log.info("VAE eval: %s", results['vae'])
     if any(s in cfg.stages for s in ('dit', 'export')):       # eval needs only the exported folder
         vae_dir = init / 'vae' if init is not None else out / 'vae'
@@ -1049,7 +1037,7 @@ def run_pretrain(cfg: PretrainConfig, command: str = "") -> dict:
         if cfg.dit.train_image_encoder:
             if not (out / 'image_encoder_dinov2' / 'config.json').is_file():
                 raise MissingComponentError(f"{out / 'image_encoder_dinov2'}: no trained image encoder (dit.train_image_encoder=true: run the 'dit' stage with this output_dir first)")
-            encoder = _load_image_encoder(out / 'image_encoder_dinov2', torch.float32)
+            encoder = load_image_encoder(out / 'image_encoder_dinov2', torch.float32)
         vae_eval = next((p for p in (out / 'vae_eval.json', init and init / 'training' / 'vae_eval.json') if p and p.is_file()), None)
         extra = json.loads(vae_eval.read_text()) if vae_eval else None
         export_pipeline(export_dir, vae.cpu(), dit, encoder.cpu(), fe, T, cfg.export_dtype, _readme(cfg, command, extra and {'vae': extra}))
@@ -1070,7 +1058,7 @@ def run_pretrain(cfg: PretrainConfig, command: str = "") -> dict:
         results['eval'] = dict(summary=summarize_evaluation(records), records=records,
                                image_reliance=image_reliance(pipe.transformer, held) if held is not None else None,
                                settings=dict(steps=ec.num_inference_steps, guidance=ec.guidance_scale, octree_depth=ec.octree_depth))
-        _save_json(out / 'eval.json', results['eval'])
+        atomic_write_json(out / 'eval.json', results['eval'])
         log.info("eval: %s", results['eval']['summary'])
     return results
 

@@ -13,9 +13,10 @@ import torch
 import yaml
 from tqdm.auto import tqdm
 
-from .pairs import PartCrafterDPODataset, PartCountBatchSampler, collate_pairs, atomic_write_text, PairConfig, DPODataError
+from .pairs import PartCrafterDPODataset, PartCountBatchSampler, collate_pairs, PairConfig
 from .dpo_loss import preference_forward, dpo_loss, dro_loss, sft_loss, regularised_loss, supervised_flow_error
-from .layers import PartCrafterInputError
+from .core import (PartCrafterInputError, DPODataError, atomic_path, atomic_dir, atomic_write_text, read_json, scene_dirs,
+                                  IMAGE_FEATURES_FILE, SCENE_METADATA_FILE)
 
 log = logging.getLogger(__name__)
 
@@ -153,9 +154,9 @@ def save_adapter(transformer, folder, adapter_name: str = "default"):
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
     sd = {k: v.detach().cpu().contiguous() for k, v in get_peft_model_state_dict(transformer, adapter_name=adapter_name).items()}
     transformer.peft_config[adapter_name].save_pretrained(folder)
-    tmp = folder / '.adapter_model.safetensors.tmp'; save_file(sd, str(tmp)); tmp.replace(folder / 'adapter_model.safetensors')
+    with atomic_path(folder / 'adapter_model.safetensors') as tmp: save_file(sd, str(tmp))
     fp = base_fingerprint(transformer, lora_module_names(transformer))
-    tmp = folder / '.base_fingerprint.safetensors.tmp'; save_file(fp, str(tmp)); tmp.replace(folder / 'base_fingerprint.safetensors')
+    with atomic_path(folder / 'base_fingerprint.safetensors') as tmp: save_file(fp, str(tmp))
     return folder
 
 def load_adapter(transformer, folder, adapter_name: str = "default", check_base: bool = True, tolerance: float = 0.02):
@@ -212,14 +213,12 @@ def _set_rng_state(s):
 
 def save_checkpoint(folder, accelerator, transformer, optimizer, lr_scheduler, step, epoch, batch_in_epoch, cfg, history):
     "Full training state under `folder/checkpoint-{step}` (atomic); only the main process writes."
-    folder = Path(folder); final = folder / f"checkpoint-{step:07d}"; tmp = folder / f".checkpoint-{step:07d}.partial"
+    folder = Path(folder); final = folder / f"checkpoint-{step:07d}"
     if accelerator.is_main_process:
-        if tmp.exists(): shutil.rmtree(tmp)
-        save_adapter(accelerator.unwrap_model(transformer), tmp / 'adapter')
-        torch.save(dict(optimizer=optimizer.state_dict(), lr_scheduler=lr_scheduler.state_dict(), step=step, epoch=epoch,
-                        batch_in_epoch=batch_in_epoch, rng=_rng_state(), history=history, config=asdict(cfg)), tmp / 'state.pt')
-        if final.exists(): shutil.rmtree(final)
-        tmp.rename(final)
+        with atomic_dir(final) as tmp:
+            save_adapter(accelerator.unwrap_model(transformer), tmp / 'adapter')
+            torch.save(dict(optimizer=optimizer.state_dict(), lr_scheduler=lr_scheduler.state_dict(), step=step, epoch=epoch,
+                            batch_in_epoch=batch_in_epoch, rng=_rng_state(), history=history, config=asdict(cfg)), tmp / 'state.pt')
         for old in sorted(folder.glob('checkpoint-*'))[:-cfg.keep_checkpoints]: shutil.rmtree(old)
     accelerator.wait_for_everyone()
     return final
@@ -250,13 +249,10 @@ def _objective_loss(cfg, errs, weight):
 # %% ../nbs/04_training.ipynb 19
 def load_transformer_for_training(cfg: DPOTrainConfig):
     "The DiT of `cfg.model` (or the bundled model), frozen, in float32 (accelerate casts for mixed precision)."
-    from partcrafter_dpo.pipeline import _load_diffusers_model
-    from partcrafter_dpo.transformer import PartCrafterDiTModel
-    model = cfg.model
-    if model is None:
-        from partcrafter_dpo.pretrain import default_model_path
-        model = default_model_path()
-    return _load_diffusers_model(PartCrafterDiTModel, Path(model) / 'transformer')
+    from partcrafter_dpo.models.pipeline import default_model_path, load_diffusers_model
+    from partcrafter_dpo.models.transformer import PartCrafterDiTModel
+    model = cfg.model if cfg.model is not None else default_model_path()
+    return load_diffusers_model(PartCrafterDiTModel, Path(model) / 'transformer')
 
 # %% ../nbs/04_training.ipynb 20
 def train_dpo(cfg: DPOTrainConfig, transformer=None, resume: bool = False, progress: bool = True, validation_fn=None) -> dict:
@@ -340,22 +336,22 @@ def train_dpo(cfg: DPOTrainConfig, transformer=None, resume: bool = False, progr
 # %% ../nbs/04_training.ipynb 22
 def make_validation_fn(cfg: DPOTrainConfig, model_dir=None, octree_depth: int = 7, score_resolution: int = 64, guidance_scale: float = 7.0):
     "A callable `transformer -> metrics` that samples, decodes and scores the fixed validation scenes."
-    from partcrafter_dpo.pipeline import PartCrafterPipeline, _load_diffusers_model
-    from partcrafter_dpo.vae import TripoSGVAEModel
-    from partcrafter_dpo.scheduling import load_scheduler
+    from partcrafter_dpo.models.pipeline import PartCrafterPipeline, load_diffusers_model
+    from partcrafter_dpo.models.vae import TripoSGVAEModel
+    from partcrafter_dpo.models.scheduling import load_scheduler
     from partcrafter_dpo.penetration import score_scene, PenetrationInputError
     if model_dir is None:
-        from partcrafter_dpo.pretrain import default_model_path
+        from partcrafter_dpo.models.pipeline import default_model_path
         model_dir = cfg.model or default_model_path()
     model_dir = Path(model_dir)
     index = json.loads((model_dir / 'model_index.json').read_text()) if (model_dir / 'model_index.json').is_file() else {}
-    vae, sched = _load_diffusers_model(TripoSGVAEModel, model_dir / 'vae'), load_scheduler(model_dir / 'scheduler')
-    scenes = sorted(p for p in Path(cfg.data).iterdir() if p.is_dir() and p.name.endswith('_combined'))[:cfg.validation_scenes]
+    vae, sched = load_diffusers_model(TripoSGVAEModel, model_dir / 'vae'), load_scheduler(model_dir / 'scheduler')
+    scenes = scene_dirs(cfg.data)[:cfg.validation_scenes]
     if not scenes: raise ValueError(f"{cfg.data}: no scene folders to validate on")
     batch = []
     for d in scenes:
-        feats = torch.load(d / 'image_features.pt', weights_only=True)
-        batch.append((feats[0] if feats.ndim == 3 else feats, int(json.loads((d / 'scene_metadata.json').read_text())['num_parts'])))
+        feats = torch.load(d / IMAGE_FEATURES_FILE, weights_only=True)
+        batch.append((feats[0] if feats.ndim == 3 else feats, int(read_json(d / SCENE_METADATA_FILE)['num_parts'])))
     def validate(transformer) -> dict:
         transformer.eval()
         pipe = PartCrafterPipeline(vae=vae.to(next(transformer.parameters()).device), transformer=transformer, scheduler=sched, image_encoder_dinov2=None,

@@ -50,7 +50,9 @@ def proc_notebook(nb: Path, out: Path, threads: int, cpu_limit: int):
     "(nb, ok, wall seconds, CPU seconds or None, log) of nbdev's docs processing of `nb` into `out`."
     t, cpu, stopped = time.time(), None, ''
     with tempfile.TemporaryFile('w+', encoding='utf-8', errors='replace') as log_f:
-        p = subprocess.Popen([sys.executable, '-c', _PROC_ONE, str(nb), str(out / nb.name)], cwd=ROOT,
+        dest = out / nb.relative_to(ROOT / 'nbs') if nb.is_relative_to(ROOT / 'nbs') else out / nb.name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        p = subprocess.Popen([sys.executable, '-c', _PROC_ONE, str(nb), str(dest)], cwd=ROOT,
                              env=_env(threads), stdout=log_f, stderr=subprocess.STDOUT, start_new_session=True)
         while True:
             pid, status, ru = os.wait4(p.pid, os.WNOHANG)
@@ -106,6 +108,11 @@ def _proc_error(log: str):
     if not m: return log[-3000:]
     return m.group(1).rstrip() + (f'\n  -> {cause[-1]}' if cause else '')
 
+def notebooks(nbs_dir: Path) -> list:
+    "The notebooks under `nbs_dir`, sub-folders included (`nbs/models/...`), skipping `_`-prefixed files and folders and checkpoints."
+    return sorted(p for p in nbs_dir.rglob('*.ipynb')
+                  if not any(part.startswith(('_', '.')) for part in p.relative_to(nbs_dir).parts))
+
 def sidebar_problems(nbs_dir: Path):
     "With `custom_sidebar = True`, notebooks missing from `nbs/sidebar.yml` and entries naming no file."
     ini = (ROOT / 'settings.ini').read_text()
@@ -113,7 +120,7 @@ def sidebar_problems(nbs_dir: Path):
     yml = nbs_dir / 'sidebar.yml'
     if not yml.exists(): return ['custom_sidebar = True but nbs/sidebar.yml is missing']
     listed = set(re.findall(r'^\s*-\s*(\S+\.(?:ipynb|qmd|md))\s*$', yml.read_text(), re.M))
-    present = {p.name for p in nbs_dir.glob('*.ipynb') if not p.name.startswith('_')}
+    present = {p.relative_to(nbs_dir).as_posix() for p in notebooks(nbs_dir)}
     return ([f'{n} is not in nbs/sidebar.yml' for n in sorted(present - listed)] +
             [f'nbs/sidebar.yml lists {n}, which does not exist' for n in sorted(listed - present)])
 
@@ -135,9 +142,9 @@ def main():
     ap.add_argument('--docs-only', action='store_true', help="only nbdev's docs pre-processing check")
     ap.add_argument('--docs-cpu-limit', type=int, default=90,
                     help='CPU-seconds one notebook (with what it starts) may take in the docs check; 0: no limit')
-    ap.add_argument('notebooks', nargs='*', help='only these notebooks (default: all of nbs/)')
+    ap.add_argument('notebooks', nargs='*', help='only these notebooks (default: all of nbs/, sub-folders included)')
     a = ap.parse_args()
-    nbs = [Path(n).resolve() for n in a.notebooks] or sorted(p for p in (ROOT / 'nbs').glob('*.ipynb') if not p.name.startswith('_'))
+    nbs = [Path(n).resolve() for n in a.notebooks] or notebooks(ROOT / 'nbs')
     threads = max(1, (os.cpu_count() or 2) // a.jobs)
     passed = failed = 0
     t0 = time.time()
