@@ -492,10 +492,19 @@ class MetricLogger:
     def close(self):
         if self.tb is not None: self.tb.close()
 
+def _umask() -> int:
+    "The process umask (there is no getter: set and restore)."
+    mask = os.umask(0o022); os.umask(mask)
+    return mask
+
 def save_checkpoint(path, state: dict):
-    "torch.save `state` to `path` atomically."
+    """torch.save `state` to `path` atomically. The file gets the mode a plain `open()` would give it (0o666 less the
+    umask, or the mode of the file it replaces), not the temporary file's private 0o600."""
+    from partcrafter_dpo.kitchen import _new_file_mode
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix='.tmp'); os.close(fd)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix='.tmp')
+    try: os.fchmod(fd, _new_file_mode(path))
+    finally: os.close(fd)
     try: torch.save(state, tmp); os.replace(tmp, path)
     finally:
         if os.path.exists(tmp): os.remove(tmp)
@@ -852,6 +861,7 @@ def export_pipeline(out_dir, vae, transformer, image_encoder, feature_extractor,
     out = Path(out_dir); out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
     try:
+        os.chmod(tmp, 0o777 & ~_umask())                # mkdtemp makes 0o700: the folder gets the mode of a plain mkdir()
         pipe.save_pretrained(tmp, safe_serialization=True)
         if readme: (tmp / 'README.md').write_text(readme)
         old = out.with_name(f".{out.name}.old")
