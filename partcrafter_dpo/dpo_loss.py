@@ -132,12 +132,12 @@ def preference_forward(model, latent_w, latent_l, cond, generator=None, share_no
     x0, noise, tt = torch.cat([latent_w, latent_l]), torch.cat([noise_w, noise_l]), torch.cat([t, t])
     noisy, target = flow_noisy_latents(x0, noise, tt), flow_target(x0, noise)
     cond2 = torch.cat([cond, cond]); mask2 = None if part_mask is None else torch.cat([part_mask, part_mask])
-    err = per_sample_flow_error(model_call(model, noisy, tt * timestep_scale, cond2), target, mask2)
     ref_w = ref_l = None
-    if with_reference:
+    if with_reference:        # first: its activations are freed before the trained pass keeps its own for the backward (a lower peak)
         with torch.no_grad(), (contextlib.nullcontext() if ref_model is not None else adapters_disabled(model)):
             ref = per_sample_flow_error(model_call(ref_model if ref_model is not None else model, noisy, tt * timestep_scale, cond2), target, mask2)
         ref_w, ref_l = ref.chunk(2)
+    err = per_sample_flow_error(model_call(model, noisy, tt * timestep_scale, cond2), target, mask2)
     return PreferenceBatchErrors(*err.chunk(2), ref_w, ref_l, t, noise)
 
 # %% ../nbs/03_dpo_loss.ipynb 36

@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 __all__ = ['log', 'DEFAULT_LORA_TARGETS', 'DPOTrainConfig', 'load_train_config', 'add_lora', 'lora_module_names',
            'AdapterBaseMismatch', 'base_fingerprint', 'base_mismatch', 'save_adapter', 'load_adapter',
            'continue_adapter', 'merge_adapter', 'save_checkpoint', 'latest_checkpoint', 'batch_seed',
-           'load_transformer_for_training', 'train_dpo', 'make_validation_fn', 'preference_metrics']
+           'load_transformer_for_training', 'release_freed_memory', 'train_dpo', 'make_validation_fn',
+           'preference_metrics']
 
 # %% ../nbs/04_training.ipynb 5
 DEFAULT_LORA_TARGETS = ("attn1.to_q", "attn1.to_k", "attn1.to_v", "attn1.to_out.0", "attn2.to_q", "attn2.to_k", "attn2.to_v", "attn2.to_out.0")
@@ -255,6 +256,21 @@ def load_transformer_for_training(cfg: DPOTrainConfig):
     return load_diffusers_model(PartCrafterDiTModel, Path(model) / 'transformer')
 
 # %% ../nbs/04_training.ipynb 20
+def release_freed_memory() -> bool:
+    """Give the heap memory that freed tensors left behind back to the system (glibc `malloc_trim`); False where there is
+    none to call. On the CPU, the activations of one training step are freed in another order than they were allocated,
+    and glibc keeps the holes: without this the resident memory of `train` grew by about 1 GB over the first steps
+    (3.5 GB peak in steps on 8-part pairs); with it, each step starts again from the live tensors (2.6 GB)."""
+    global _libc
+    if _libc is None:
+        import ctypes, ctypes.util
+        try: _libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6'); _libc.malloc_trim
+        except (OSError, AttributeError): _libc = False
+    if not _libc: return False
+    _libc.malloc_trim(0); return True
+
+_libc = None
+
 def train_dpo(cfg: DPOTrainConfig, transformer=None, resume: bool = False, progress: bool = True, validation_fn=None) -> dict:
     "Train LoRA adapters on the DiT with `cfg.objective`; returns the per-step history. `transformer` defaults to `cfg.model`'s."
     from accelerate import Accelerator
@@ -311,6 +327,7 @@ def train_dpo(cfg: DPOTrainConfig, transformer=None, resume: bool = False, progr
                 optimizer.step(); optimizer.zero_grad()                  # a no-op until the accumulation is complete
                 if accelerator.sync_gradients: lr_scheduler.step()
             acc.append(dict(loss=out_.loss.item(), **out_.metrics))
+            if not on_cuda: del errs, gt_err, out_; release_freed_memory()
             if not accelerator.sync_gradients: continue
             step += 1; bar.update()
             keys = sorted(acc[0]); local = torch.tensor([[a[k] for k in keys] for a in acc], device=accelerator.device).mean(0)
@@ -333,7 +350,7 @@ def train_dpo(cfg: DPOTrainConfig, transformer=None, resume: bool = False, progr
     accelerator.end_training()
     return dict(history=history, transformer=accelerator.unwrap_model(transformer))
 
-# %% ../nbs/04_training.ipynb 22
+# %% ../nbs/04_training.ipynb 23
 def make_validation_fn(cfg: DPOTrainConfig, model_dir=None, octree_depth: int = 7, score_resolution: int = 64, guidance_scale: float = 7.0):
     "A callable `transformer -> metrics` that samples, decodes and scores the fixed validation scenes."
     from partcrafter_dpo.models.pipeline import PartCrafterPipeline, load_diffusers_model
@@ -368,7 +385,7 @@ def make_validation_fn(cfg: DPOTrainConfig, model_dir=None, octree_depth: int = 
                     dpo_score=float(np.mean([r.dpo_score for r in scores])) if scores else nan, failed=float(failed))
     return validate
 
-# %% ../nbs/04_training.ipynb 49
+# %% ../nbs/04_training.ipynb 50
 @torch.no_grad()
 def preference_metrics(transformer, data, beta: float = 500.0, batch_size: int = 8, seed: int = 1234, device=None) -> dict:
     "Mean DPO loss, implicit accuracy and reward margin of `transformer` over every pair in the dpo_data folder `data`."

@@ -32,6 +32,8 @@ class HeadRMSNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dtype == torch.float32 and self.weight.dtype == torch.float32:      # the same arithmetic in one fused kernel (~5x less CPU)
+            return F.rms_norm(x, (x.shape[-1],), self.weight, self.eps)
         xf = x.float()
         xf = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)
         return xf.to(self.weight.dtype if self.weight.dtype in (torch.float16, torch.bfloat16) else x.dtype) * self.weight
@@ -68,6 +70,16 @@ def split_heads(t: torch.Tensor, heads: int) -> torch.Tensor:
     return t.view(b, l, heads, c // heads).transpose(1, 2)
 
 # %% ../../nbs/models/00_layers.ipynb 19
+def _plain_linear(layer):
+    "The `nn.Linear` that `layer` computes: itself, or the base layer of a peft LoRA wrapper whose adapters are disabled or merged; else None."
+    if type(layer) is nn.Linear: return layer
+    if not hasattr(layer, 'get_base_layer'): return None
+    off = getattr(layer, 'disable_adapters', False)
+    merged = getattr(layer, 'merged', False)
+    idle = not any(a in getattr(layer, 'lora_A', {}) for a in getattr(layer, 'active_adapters', ()))   # no active adapter on this layer
+    base = layer.get_base_layer()
+    return base if type(base) is nn.Linear and ((merged and not off) or (not merged and (off or idle))) else None
+
 class TripoAttention(nn.Module):
     "Multi-head attention named like diffusers' `Attention` (to_q/k/v, to_out.0, norm_q/k, norm_cross) with the TripoSG head split."
     def __init__(self, query_dim: int, heads: int, kv_dim: int | None = None, qk_norm: bool = False,
@@ -96,15 +108,22 @@ class TripoAttention(nn.Module):
 
     def unfuse_projections(self): self._fused = None
 
+    def _joint_linear(self, x, lins):
+        """`torch.cat([l(x) for l in lins], -1)` as one matrix product with the weights concatenated (not the much larger
+        outputs) when every layer is a plain `nn.Linear` or a peft wrapper whose adapters are off (e.g. the DPO reference
+        pass); otherwise (active LoRA) layer by layer."""
+        base = [_plain_linear(l) for l in lins]
+        if any(b is None for b in base) or len({b.bias is None for b in base}) > 1: return torch.cat([l(x) for l in lins], -1)
+        return F.linear(x, torch.cat([b.weight for b in base]), None if base[0].bias is None else torch.cat([b.bias for b in base]))
+
     def _project(self, x, context):
         "Return q, k, v as `(B, heads, L, head_dim)`."
         if not self.is_cross:
-            if self._fused is not None: qkv = F.linear(x, *self._fused)
-            else: qkv = torch.cat([self.to_q(x), self.to_k(x), self.to_v(x)], -1)
+            qkv = F.linear(x, *self._fused) if self._fused is not None else self._joint_linear(x, (self.to_q, self.to_k, self.to_v))
             return split_heads_interleaved(qkv, self.heads, 3)
         if context is None: raise PartCrafterInputError("cross-attention needs a context (encoder_hidden_states)")
         if self.norm_cross is not None: context = self.norm_cross(context)
-        kv = F.linear(context, *self._fused) if self._fused is not None else torch.cat([self.to_k(context), self.to_v(context)], -1)
+        kv = F.linear(context, *self._fused) if self._fused is not None else self._joint_linear(context, (self.to_k, self.to_v))
         k, v = split_heads_interleaved(kv, self.heads, 2)
         return split_heads(self.to_q(x), self.heads), k, v
 
@@ -125,7 +144,7 @@ class TripoAttention(nn.Module):
         o = o.transpose(1, 2).reshape(x.shape[0], x.shape[1], -1).to(q.dtype)
         return self.to_out[1](self.to_out[0](o))
 
-# %% ../../nbs/models/00_layers.ipynb 23
+# %% ../../nbs/models/00_layers.ipynb 24
 class DiTBlock(nn.Module):
     "TripoSG/PartCrafter transformer block: [long skip] -> self-attn -> cross-attn -> feed-forward, FP32 layer norms."
     def __init__(self, dim: int, heads: int, self_attention: bool = True, cross_attention_dim: int | None = None,
@@ -163,7 +182,7 @@ class DiTBlock(nn.Module):
                 x = torch.cat([x[:k] + self.attn2.zero_context_output(x)] + ([x[k:] + rest] if rest is not None else []))
         return x + self.ff(self.norm3(x))
 
-# %% ../../nbs/models/00_layers.ipynb 30
+# %% ../../nbs/models/00_layers.ipynb 31
 def fuse_attention_projections(model: nn.Module) -> nn.Module:
     "Call `fuse_projections` on every `TripoAttention` of `model` (inference speed-up; re-run after weight changes)."
     for m in model.modules():
