@@ -89,7 +89,8 @@ def part_overlap_iou(meshes, pitch: float = 2 / 64) -> dict:
 def shape_indicators(meshes, num_points: int = 2000, seed: int = 0) -> dict:
     "Connected components per part and the mean distance from each part's surface to the nearest other part's (sampled)."
     from partcrafter_dpo.pretrain import sample_surface_points
-    comps = [int(m.body_count) if m is not None and len(m.faces) else 0 for m in meshes]
+    from partcrafter_dpo.generation import part_components
+    comps = part_components(meshes)
     pts = [sample_surface_points(m, num_points, seed + i) for i, m in enumerate(meshes)]
     gaps = []
     for i, p in enumerate(pts):
@@ -101,7 +102,8 @@ def shape_indicators(meshes, num_points: int = 2000, seed: int = 0) -> dict:
 # %% ../nbs/05_evaluation.ipynb 15
 def sample_metrics(pred_meshes, gt_meshes, cfg: EvalConfig) -> dict:
     "Penetration, geometry and part count of one generated sample against its ground truth (metres)."
-    from partcrafter_dpo.pretrain import SceneNormalization, part_metrics
+    from partcrafter_dpo.pretrain import part_metrics
+    from partcrafter_dpo.generation import ground_truth_unit_frame
     ok = [m for m in pred_meshes if m is not None and len(m.faces)]
     rec = dict(num_parts_expected=len(gt_meshes), num_parts_produced=len(ok))
     try:
@@ -116,7 +118,7 @@ def sample_metrics(pred_meshes, gt_meshes, cfg: EvalConfig) -> dict:
             rec.update(tagac_status='scored', tagac_scene_penetration=t.scene_penetration, tagac_dpo_score=t.dpo_score)
         except PenetrationInputError as e:
             rec.update(tagac_status='failed', tagac_error=f"{type(e).__name__}: {e}")
-    gt_unit = SceneNormalization.fit(gt_meshes).apply(gt_meshes)
+    gt_unit = ground_truth_unit_frame(gt_meshes)
     g = part_metrics([m if m is not None else trimesh.Trimesh() for m in pred_meshes], gt_unit, cfg.num_points, cfg.fscore_threshold)
     rec.update(chamfer=g['chamfer'], fscore=g['fscore'], scene_chamfer=g['scene_chamfer'], scene_fscore=g['scene_fscore'],
                chamfer_sum=2 * g['chamfer'], scene_chamfer_sum=2 * g['scene_chamfer'])     # PartCrafter's convention: the sum of both directions

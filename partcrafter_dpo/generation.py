@@ -22,9 +22,9 @@ from .core import (DPODataError, atomic_path, atomic_dir, atomic_write_bytes, at
 log = logging.getLogger(__name__)
 
 # %% auto 0
-__all__ = ['log', 'GenerationConfig', 'model_fingerprint', 'merged_glb', 'ground_truth_unit_frame', 'candidate_geometry',
-           'encode_ground_truth', 'write_candidate', 'SceneResult', 'RunSummary', 'PartCrafterDPODataCreator',
-           'sample_candidates', 'generate_scene', 'run']
+__all__ = ['log', 'GenerationConfig', 'model_fingerprint', 'merged_glb', 'ground_truth_unit_frame', 'part_components',
+           'candidate_geometry', 'encode_ground_truth', 'write_candidate', 'SceneResult', 'RunSummary',
+           'PartCrafterDPODataCreator', 'sample_candidates', 'generate_scene', 'run']
 
 # %% ../nbs/01_generation.ipynb 5
 @dataclass
@@ -90,6 +90,10 @@ def ground_truth_unit_frame(gt_meshes) -> list:
     from partcrafter_dpo.pretrain import SceneNormalization
     return SceneNormalization.fit(gt_meshes).apply(gt_meshes)
 
+def part_components(meshes) -> list:
+    "Connected pieces of every part (0 for a missing or empty part): a part split into fragments counts more than one."
+    return [int(m.body_count) if m is not None and len(m.faces) else 0 for m in meshes]
+
 def candidate_geometry(meshes, gt_unit, report: dict | None = None, num_points: int = 2000) -> dict:
     """A candidate's shape against its scene's ground truth `gt_unit` (both in the unit frame): matched-part Chamfer and
     F-score@0.1, part volumes from the scorer's cells (None when it could not score), connected components per part."""
@@ -101,7 +105,7 @@ def candidate_geometry(meshes, gt_unit, report: dict | None = None, num_points: 
         vols = [float(c) * float(report['grid']['spacing']) ** 3 for c in report['part_cells']]
     return dict(chamfer=g['chamfer'], fscore=g['fscore'], part_chamfer=g['part_chamfer'], num_points=num_points,
                 part_volumes=vols, total_volume=None if vols is None else float(sum(vols)),
-                components=[int(m.body_count) if len(m.faces) else 0 for m in parts])
+                components=part_components(parts))
 
 @torch.no_grad()
 def encode_ground_truth(vae, gt_unit, num_tokens: int, num_points: int = 4096, seed: int = 0) -> torch.Tensor:
