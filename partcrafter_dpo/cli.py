@@ -329,7 +329,7 @@ def evaluate_cli(args) -> int:
         metrics = run_evaluation(pipe, ds, args.out, adapters, cfg, ids, report=not args.shard, check_adapter_base=not args.no_check_adapter_base,
                                  history=history)
     if args.shard: print(f"shard {index}/{count}: samples cached in {Path(args.out) / 'samples'}; run again without --shard for the report")
-    else: print(f"report: {Path(args.out) / 'report.md'} ({len(metrics['models'])} compared models)")
+    else: print(f"report: {Path(args.out) / 'report.md'} ({len(metrics['models'])} model{'s' if len(metrics['models']) != 1 else ''} compared with the base)")
     return 0
 
 def _add_evaluate_parser(sub):
@@ -515,7 +515,7 @@ def main(argv=None) -> int:
         print(f"error: {cli_message(e)}", file=sys.stderr)
         return e.status if isinstance(e, CLIError) else 1
 
-# %% ../nbs/90_cli.ipynb 53
+# %% ../nbs/90_cli.ipynb 54
 def _running_in_ipython() -> bool:
     import builtins
     return hasattr(builtins, 'get_ipython') or hasattr(builtins, '__IPYTHON__')

@@ -115,7 +115,7 @@ def encode_ground_truth(vae, gt_unit, num_tokens: int, num_points: int = 4096, s
     gen = torch.Generator(vae.device).manual_seed(seed)
     return vae.encode(torch.as_tensor(surf, dtype=torch.float32, device=vae.device), num_tokens, generator=gen).latent_dist.mean.float().cpu()
 
-# %% ../nbs/01_generation.ipynb 16
+# %% ../nbs/01_generation.ipynb 17
 def write_candidate(scene_dir: Path, seed: int, latents: torch.Tensor, meshes, cfg: GenerationConfig, info: dict, gt_unit=None) -> dict:
     """Score and write one seed folder atomically; a candidate that cannot be scored is written as failed, with its error.
     With the ground truth `gt_unit` (unit frame) and `cfg.geometry_points`, also its `geometry.json`."""
@@ -138,7 +138,7 @@ def write_candidate(scene_dir: Path, seed: int, latents: torch.Tensor, meshes, c
         (tmp / COMPLETE_MARKER).write_text('')
     return analysis
 
-# %% ../nbs/01_generation.ipynb 18
+# %% ../nbs/01_generation.ipynb 19
 @dataclass
 class SceneResult:
     "What happened to one scene."
@@ -160,7 +160,7 @@ class RunSummary:
         return c
     def __repr__(self): return f"RunSummary({self.counts()}, pairs={sum(r.num_pairs for r in self.results)})"
 
-# %% ../nbs/01_generation.ipynb 19
+# %% ../nbs/01_generation.ipynb 20
 class PartCrafterDPODataCreator:
     """Generate and score seeded candidates for every scene of a messy-kitchen dataset, resumably. `pair_writer`: a
     function of a finished scene folder that writes its preference pairs and returns them (`02_pairs`'
@@ -184,7 +184,7 @@ class PartCrafterDPODataCreator:
     def settings(self) -> dict:
         return dict(sampler=self.cfg.sampler_settings(), model_id=self.model_id, model_fingerprint=self.fingerprint)
 
-# %% ../nbs/01_generation.ipynb 21
+# %% ../nbs/01_generation.ipynb 22
 def _pending_seeds(self, d: Path) -> list:
     "Seeds of this run whose folder is missing or unfinished; raises if a finished one was made with other settings."
     pending, want = [], self.settings()
@@ -201,7 +201,7 @@ def _pending_seeds(self, d: Path) -> list:
     return pending
 PartCrafterDPODataCreator._pending_seeds = _pending_seeds
 
-# %% ../nbs/01_generation.ipynb 23
+# %% ../nbs/01_generation.ipynb 24
 def _write_scene_inputs(self, scene, d: Path):
     d.mkdir(parents=True, exist_ok=True)
     if not (d / 'input_image.jpg').exists():
@@ -215,7 +215,7 @@ def _write_scene_inputs(self, scene, d: Path):
     return feats[:1]
 PartCrafterDPODataCreator._write_scene_inputs = _write_scene_inputs
 
-# %% ../nbs/01_generation.ipynb 24
+# %% ../nbs/01_generation.ipynb 25
 def sample_candidates(pipe, image_embeds, num_parts: int, seeds, num_inference_steps: int, guidance_scale: float, num_tokens=None) -> torch.Tensor:
     "Clean latents (len(seeds), P, T, C) of one image's DINOv2 tokens (1, L, D): one CPU generator per seed, all seeds in one batch."
     gens = [torch.Generator(device='cpu').manual_seed(int(s)) for s in seeds]
@@ -259,7 +259,7 @@ def generate_scene(self, scene) -> SceneResult:
     return SceneResult(scene.scene_id, 'complete', pending, len(pairs or []))
 PartCrafterDPODataCreator.generate_scene = generate_scene
 
-# %% ../nbs/01_generation.ipynb 26
+# %% ../nbs/01_generation.ipynb 27
 def run(self, scene_ids=None, keep_going: bool = True, progress: bool = True) -> RunSummary:
     "Process this process's scenes (or `scene_ids`); returns a `RunSummary`."
     ids = self.my_scene_ids() if scene_ids is None else list(scene_ids)
