@@ -4,7 +4,7 @@
 
 # %% ../nbs/00a_kitchen.ipynb 2
 from __future__ import annotations
-import colorsys, hashlib, io, json, logging, math, os, tempfile, time
+import colorsys, hashlib, io, json, logging, math, os, time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,7 +40,7 @@ __all__ = ['RENDERINGS_DIR', 'RAW_DIR', 'SECTIONS', 'CATEGORIES', 'POSES', 'DROP
            'KitchenScene', 'inspect_scene', 'load_scene', 'scene_split', 'MessyKitchenDataset', 'part_colors',
            'part_category']
 
-# %% ../nbs/00a_kitchen.ipynb 6
+# %% ../nbs/00a_kitchen.ipynb 7
 RENDERINGS_DIR = 'messy_kitchen_scenes_renderings'
 RAW_DIR = 'raw_messy_kitchen_scenes'
 # SCENE_SUFFIX ('_combined', the scene folders' and GLBs' suffix) is 00_core's: the dpo_data folders use it too
@@ -64,7 +64,7 @@ class ScenePaths:
         "Rendering of view `k`: view 0 is `rendering.png`, the others `rendering_{k}.png`."
         return self.image if k == 0 else self.folder / f'rendering_{k}.png'
 
-# %% ../nbs/00a_kitchen.ipynb 9
+# %% ../nbs/00a_kitchen.ipynb 10
 def list_scene_ids(root) -> list[str]:
     "Sorted ids of every scene with a rendering folder or a GLB under `root`."
     root = Path(root)
@@ -72,7 +72,7 @@ def list_scene_ids(root) -> list[str]:
     ids |= {p.name[:-len(SCENE_SUFFIX) - 4] for p in (root / RAW_DIR).glob(f'*{SCENE_SUFFIX}.glb')}
     return sorted(ids)
 
-# %% ../nbs/00a_kitchen.ipynb 11
+# %% ../nbs/00a_kitchen.ipynb 12
 class KitchenDataError(ValueError):
     "A messy-kitchen scene (or the data root) is missing a file, or a file is corrupt or inconsistent."
 class KitchenFileMissing(KitchenDataError, FileNotFoundError):
@@ -80,13 +80,13 @@ class KitchenFileMissing(KitchenDataError, FileNotFoundError):
 class SynthError(RuntimeError):
     "A synthetic scene could not be generated within its attempts."
 
-# %% ../nbs/00a_kitchen.ipynb 13
+# %% ../nbs/00a_kitchen.ipynb 14
 # Every file is written atomically (`00_core`'s `atomic_write_bytes`, imported above): a stopped run leaves no half file.
 def write_json(path, obj) -> Path:
     "Write `obj` as indented, key-sorted JSON (so equal objects give equal bytes), atomically."
     return atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + '\n').encode())
 
-# %% ../nbs/00a_kitchen.ipynb 16
+# %% ../nbs/00a_kitchen.ipynb 17
 def part_iou(meshes, resolution: int = 64) -> dict:
     "Pairwise IoU of `meshes` voxelised on one shared grid, with mean and max: the content of `iou.json`."
     pairs = [[i, j] for i in range(len(meshes)) for j in range(i + 1, len(meshes))]
@@ -101,7 +101,7 @@ def part_iou(meshes, resolution: int = 64) -> dict:
     return dict(iou_list=ious, pairs=pairs, iou_mean=round(float(np.mean(ious)), 6) if ious else 0.0,
                 iou_max=max(ious, default=0.0), resolution=resolution, method='voxelize_parts')
 
-# %% ../nbs/00a_kitchen.ipynb 19
+# %% ../nbs/00a_kitchen.ipynb 20
 def revolve_mesh(profile, sections: int = 32):
     "Vertices and faces of the solid of revolution about +z of a (r, z) `profile` that starts and ends on the axis."
     p = np.asarray(profile, float)
@@ -127,7 +127,7 @@ def closed_solid(verts, faces) -> trimesh.Trimesh:
         raise ValueError("procedural mesh is not a closed, consistently wound volume")
     return m
 
-# %% ../nbs/00a_kitchen.ipynb 22
+# %% ../nbs/00a_kitchen.ipynb 23
 def wall_quad(profile_row: int, sections: int) -> np.ndarray:
     "Vertex ids (lower -y, lower +y, upper +y, upper -y) of the wall quad facing +x between profile points `profile_row` and `profile_row + 1`."
     lo, hi = 1 + (profile_row - 1) * sections, 1 + profile_row * sections
@@ -147,7 +147,7 @@ def tube_faces(rings) -> np.ndarray:
     return np.array([f for a, b in zip(rings[:-1], rings[1:]) for k in range(4)
                      for f in ((a[k], a[(k + 1) % 4], b[(k + 1) % 4]), (a[k], b[(k + 1) % 4], b[k]))])
 
-# %% ../nbs/00a_kitchen.ipynb 24
+# %% ../nbs/00a_kitchen.ipynb 25
 SECTIONS = 32   # facets around the axis of every solid of revolution
 
 def _u(rng, lo, hi): return float(rng.uniform(lo, hi))
@@ -160,7 +160,7 @@ def container_profile(r_bottom, r_top, height, wall, base, bulge=1.0, steps=8) -
 
 def revolved(profile) -> trimesh.Trimesh: return closed_solid(*revolve_mesh(profile, SECTIONS))
 
-# %% ../nbs/00a_kitchen.ipynb 25
+# %% ../nbs/00a_kitchen.ipynb 26
 def make_mug(rng) -> trimesh.Trimesh:
     "Mug with a D-shaped handle whose ends are two quads of the outer wall (one genus-1 manifold)."
     r, h, wall, t = _u(rng, .035, .045), _u(rng, .08, .10), _u(rng, .004, .006), _u(rng, .007, .009) / 2
@@ -192,7 +192,7 @@ def make_pan(rng) -> trimesh.Trimesh:
     cap = rings[-1][[0, 1, 2, 0, 2, 3]].reshape(2, 3)
     return closed_solid(np.concatenate(verts), np.concatenate([drop_quad(f, quad), tube_faces(rings), cap]))
 
-# %% ../nbs/00a_kitchen.ipynb 26
+# %% ../nbs/00a_kitchen.ipynb 27
 def make_cup(rng):
     "Tapered cup."
     r = _u(rng, .026, .033); return revolved(container_profile(r, r * _u(rng, 1.1, 1.3), _u(rng, .07, .10), .003, .005))
@@ -252,7 +252,7 @@ def make_fruit(rng):
 CATEGORIES = dict(mug=make_mug, cup=make_cup, glass=make_glass, bowl=make_bowl, plate=make_plate, bottle=make_bottle,
                   can=make_can, jar=make_jar, pan=make_pan, cutting_board=make_cutting_board, carton=make_carton, fruit=make_fruit)
 
-# %% ../nbs/00a_kitchen.ipynb 31
+# %% ../nbs/00a_kitchen.ipynb 32
 @dataclass(frozen=True)
 class SynthConfig:
     "Knobs of the synthetic kitchen scenes (lengths in metres)."
@@ -275,7 +275,7 @@ class SynthConfig:
     fov_deg: float = 30.0
     decimals: int = 5               # vertex coordinates are rounded to 10 micrometres (byte-stable GLB)
 
-# %% ../nbs/00a_kitchen.ipynb 33
+# %% ../nbs/00a_kitchen.ipynb 34
 def surface_samples(mesh, spacing: float) -> np.ndarray:
     "float32 points on the surface of `mesh` such that every surface point lies within `spacing / sqrt(3)` of one of them."
     tri = np.asarray(mesh.triangles)
@@ -287,7 +287,7 @@ def surface_samples(mesh, spacing: float) -> np.ndarray:
         out.append((t[:, :, 0] + i * (t[:, :, 1] - t[:, :, 0]) + j * (t[:, :, 2] - t[:, :, 0])).reshape(-1, 3))
     return np.concatenate(out).astype(np.float32)
 
-# %% ../nbs/00a_kitchen.ipynb 35
+# %% ../nbs/00a_kitchen.ipynb 36
 def column_bounds(points, cfg: SynthConfig):
     "Conservative (lowest, highest) surface z per xy cell of the workspace for `points = surface_samples(mesh, sqrt(3) * cfg.cell)` (+inf / -inf where empty)."
     n = math.ceil(cfg.workspace / cfg.cell)
@@ -300,7 +300,7 @@ def column_bounds(points, cfg: SynthConfig):
     return (minimum_filter(lo.reshape(n, n), 3, mode='constant', cval=np.inf) - slack,
             maximum_filter(hi.reshape(n, n), 3, mode='constant', cval=-np.inf) + slack)
 
-# %% ../nbs/00a_kitchen.ipynb 37
+# %% ../nbs/00a_kitchen.ipynb 38
 POSES = dict(  # probabilities of (upright, on its side, upside down); None: uniformly random orientation
     mug=(.6, .3, .1), cup=(.6, .3, .1), glass=(.6, .35, .05), bowl=(.8, .05, .15), plate=(1, 0, 0), bottle=(.4, .6, 0),
     can=(.6, .4, 0), jar=(.7, .3, 0), pan=(1, 0, 0), cutting_board=(1, 0, 0), carton=(.6, .4, 0), fruit=None)
@@ -318,7 +318,7 @@ def random_rotation(category: str, rng, cfg: SynthConfig) -> np.ndarray:
     lean = _axis_angle((np.cos(a), np.sin(a), 0), np.deg2rad(rng.uniform(0, cfg.max_tilt_deg)))
     return _axis_angle((0, 0, 1), rng.uniform(0, 2 * np.pi)) @ lean @ base
 
-# %% ../nbs/00a_kitchen.ipynb 39
+# %% ../nbs/00a_kitchen.ipynb 40
 class Pile:
     "Height field of the objects placed so far, over the workspace's xy cells."
     def __init__(self, cfg: SynthConfig):
@@ -336,7 +336,7 @@ class Pile:
         r = math.ceil(max(0.0, self.cfg.gap - 2 * self.cfg.cell) / self.cfg.cell)   # 0 unless gap > 2 cells
         self.top = np.maximum(self.top, maximum_filter(top, 2 * r + 1, mode='constant', cval=-np.inf) + self.cfg.gap)
 
-# %% ../nbs/00a_kitchen.ipynb 40
+# %% ../nbs/00a_kitchen.ipynb 41
 def rotate(points, R) -> np.ndarray:
     "`points @ R.T` without BLAS (a BLAS call competing with torch's threads is 50x slower here), in the points' dtype."
     R = np.asarray(R, points.dtype)
@@ -366,7 +366,7 @@ def place_object(mesh, category: str, pile: Pile, rng, cfg: SynthConfig):
     T = np.eye(4); T[:3, :3] = R; T[:3, 3] = (xy[0], xy[1], z)
     return T
 
-# %% ../nbs/00a_kitchen.ipynb 44
+# %% ../nbs/00a_kitchen.ipynb 45
 @dataclass
 class SynthScene:
     "A generated scene: placed part meshes in metres (in the cube [0, workspace]^3) with their categories and colours."
@@ -388,7 +388,7 @@ def distinct_colors(n: int, rng) -> list:
     h0 = rng.uniform()
     return [tuple(int(round(255 * c)) for c in colorsys.hsv_to_rgb((h0 + k / n) % 1, rng.uniform(.55, .85), rng.uniform(.75, .95))) for k in range(n)]
 
-# %% ../nbs/00a_kitchen.ipynb 46
+# %% ../nbs/00a_kitchen.ipynb 47
 def _freeze(mesh, T, decimals: int) -> trimesh.Trimesh:
     "Mesh placed by T with vertices rounded and stored as float32 values, exactly what the GLB will hold."
     v = trimesh.transform_points(mesh.vertices, T).round(decimals).astype(np.float32).astype(np.float64)
@@ -407,7 +407,7 @@ def layout_scene(seed: int, index: int, attempt: int, cfg: SynthConfig) -> Synth
         meshes.append(_freeze(m, T, cfg.decimals)); kept.append(c)
     return SynthScene(scene_id_for(seed, index), meshes, kept, distinct_colors(len(kept), rng), attempt)
 
-# %% ../nbs/00a_kitchen.ipynb 48
+# %% ../nbs/00a_kitchen.ipynb 49
 def verify_scene(scene: SynthScene, cfg: SynthConfig) -> str | None:
     "Why `scene` is not valid ground truth, or None when it is."
     if len(scene.meshes) < cfg.min_objects: return f"only {len(scene.meshes)} objects fit"
@@ -427,7 +427,7 @@ def make_scene(seed: int, index: int, cfg: SynthConfig = SynthConfig()) -> Synth
         _log.info("%s attempt %d rejected: %s", scene.scene_id, attempt, problem)
     raise SynthError(f"{scene_id_for(seed, index)}: no valid layout in {cfg.scene_attempts} attempts (last: {problem})")
 
-# %% ../nbs/00a_kitchen.ipynb 51
+# %% ../nbs/00a_kitchen.ipynb 52
 def camera_pose(meshes, view: int = 0, views: int = 1, cfg: SynthConfig = SynthConfig()):
     "pyvista camera (position, focal point, view up) of `view` out of `views` around the scene."
     lo = np.min([m.bounds[0] for m in meshes], 0); hi = np.max([m.bounds[1] for m in meshes], 0)
@@ -459,7 +459,7 @@ def png_bytes(image) -> bytes:
     "PNG encoding of an RGB array (no timestamps: equal arrays give equal bytes)."
     buf = io.BytesIO(); Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buf, format='PNG'); return buf.getvalue()
 
-# %% ../nbs/00a_kitchen.ipynb 55
+# %% ../nbs/00a_kitchen.ipynb 56
 def scene_glb(scene: SynthScene) -> bytes:
     "GLB bytes of `scene`: one named node and geometry per object, coloured by material."
     from trimesh.visual.material import PBRMaterial
@@ -488,7 +488,7 @@ def write_scene(root, scene: SynthScene, images, cfg: SynthConfig = SynthConfig(
     atomic_write_bytes(p.glb, scene_glb(scene))
     return p
 
-# %% ../nbs/00a_kitchen.ipynb 58
+# %% ../nbs/00a_kitchen.ipynb 59
 def synth_one(root, seed: int, index: int, views: int = 1, cfg: SynthConfig = SynthConfig()) -> dict:
     "Make, render and write scene `index` of `seed` under `root` unless it is already complete; a summary record."
     sid = scene_id_for(seed, index)
@@ -502,7 +502,7 @@ def _synth_job(args) -> dict: return synth_one(*args)
 
 def _init_worker(): torch.set_num_threads(1)
 
-# %% ../nbs/00a_kitchen.ipynb 59
+# %% ../nbs/00a_kitchen.ipynb 60
 def synth_scenes(out, scenes: int, seed: int = 0, views: int = 1, workers: int | None = None,
                  cfg: SynthConfig = SynthConfig(), progress: bool = True) -> list:
     "Generate synthetic scenes 0..`scenes`-1 of `seed` into the messy-kitchen layout under `out`; one record per scene, by id."
@@ -523,7 +523,7 @@ def synth_scenes(out, scenes: int, seed: int = 0, views: int = 1, workers: int |
     _log.info("%s: %d scenes written, %d already complete", root, len(made), len(records) - len(made))
     return records
 
-# %% ../nbs/00a_kitchen.ipynb 60
+# %% ../nbs/00a_kitchen.ipynb 61
 def default_data_root() -> Path:
     "Messy-kitchen data root: `$PARTCRAFTER_DPO_KITCHEN` if set, else `~/.cache/partcrafter-dpo/kitchen_synth`."
     env = os.environ.get('PARTCRAFTER_DPO_KITCHEN')
@@ -537,7 +537,7 @@ def synth_command(out=None, scenes: int = 100, seed: int = 0, views: int = 1, wo
     _log.info("synth: %d scenes in %s (%.1f s)", len(records), root, time.perf_counter() - t)
     return root
 
-# %% ../nbs/00a_kitchen.ipynb 63
+# %% ../nbs/00a_kitchen.ipynb 64
 def _read_json(path: Path, scene_id: str):
     if not path.is_file(): raise KitchenFileMissing(f"scene {scene_id}: missing {path}")
     try: return json.loads(path.read_text())
@@ -578,7 +578,7 @@ def read_parts(p: ScenePaths, num_parts: int | None = None) -> list:
         raise KitchenDataError(f"scene {p.scene_id}: {p.num_parts} says {num_parts} parts but {p.glb} holds {len(parts)} geometries")
     return parts
 
-# %% ../nbs/00a_kitchen.ipynb 64
+# %% ../nbs/00a_kitchen.ipynb 65
 @dataclass
 class KitchenScene:
     "One messy-kitchen scene: input rendering, ground-truth part meshes (metres) and metadata."
@@ -616,13 +616,13 @@ def load_scene(root, scene_id: str) -> KitchenScene:
     if errors: raise _combine(scene_id, errors)
     return scene
 
-# %% ../nbs/00a_kitchen.ipynb 66
+# %% ../nbs/00a_kitchen.ipynb 67
 def scene_split(scene_id: str, val_fraction: float = 0.1, test_fraction: float = 0.1) -> str:
     "'train', 'val' or 'test' for `scene_id`, deterministically from its hash."
     u = int.from_bytes(hashlib.sha256(scene_id.encode()).digest()[:8], 'big') / 2 ** 64
     return 'test' if u < test_fraction else 'val' if u < test_fraction + val_fraction else 'train'
 
-# %% ../nbs/00a_kitchen.ipynb 68
+# %% ../nbs/00a_kitchen.ipynb 69
 SPLITS = ('train', 'val', 'test')
 
 class MessyKitchenDataset:
@@ -656,7 +656,7 @@ class MessyKitchenDataset:
             raise KitchenDataError(f"{self.root}: {len(problems)} problems:\n  " + "\n  ".join(map(str, problems)))
         return problems
 
-# %% ../nbs/00a_kitchen.ipynb 79
+# %% ../nbs/00a_kitchen.ipynb 80
 def part_colors(parts) -> list:
     "RGB (0..255) of each part from its GLB material, grey where it has none."
     out = []

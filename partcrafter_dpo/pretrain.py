@@ -5,7 +5,7 @@
 # %% ../nbs/01e_pretrain.ipynb 2
 from __future__ import annotations
 
-import json, logging, math, os, re, shutil, tempfile, time
+import json, logging, math, re, time
 from dataclasses import dataclass, field, asdict, fields, is_dataclass, replace
 from pathlib import Path
 
@@ -40,7 +40,7 @@ __all__ = ['log', 'BUNDLED_IMAGE_SIZE', 'BUNDLED_RESIZE', 'QUERY_MIX', 'SMALL_MO
            'load_default_pipeline', 'folder_size', 'generate_for_scene', 'evaluate_candidates', 'summarize_evaluation',
            'vae_reconstruction_metrics', 'encode_renderings', 'run_pretrain', 'pretrain_command']
 
-# %% ../nbs/01e_pretrain.ipynb 6
+# %% ../nbs/01e_pretrain.ipynb 7
 def sample_surface_points(mesh, n: int, seed: int = 0, normals: bool = False) -> np.ndarray:
     "`n` area-weighted random points on `mesh` (n, 3) (with face normals: (n, 6)); an empty mesh gives (0, 3|6)."
     width = 6 if normals else 3
@@ -75,7 +75,7 @@ def f_score(pred: np.ndarray, gt: np.ndarray, threshold: float = 0.1) -> float:
     "F-score of `pred` against `gt` points at distance `threshold`; 0 if either is empty."
     return _f_from_nn(_nn_both(pred, gt), threshold)
 
-# %% ../nbs/01e_pretrain.ipynb 9
+# %% ../nbs/01e_pretrain.ipynb 10
 def match_parts(pred_points: list, gt_points: list, empty_cost: float = 10.0):
     "Hungarian assignment of predicted to ground-truth parts (lists of (N, 3) points) on Chamfer distance -> (pred idx, gt idx, cost matrix)."
     cost = np.array([[chamfer_distance(p, q) for q in gt_points] for p in pred_points], dtype=np.float64).reshape(len(pred_points), len(gt_points))
@@ -117,7 +117,7 @@ def part_metrics(pred_meshes: list, gt_meshes: list, num_points: int = 10_000, t
                 num_empty=sum(len(p) == 0 for p in pred), num_unmatched=len(gt) - len(cols),
                 assignment=[(int(r), int(c)) for r, c in zip(rows, cols)], part_chamfer=cds, part_fscore=fs)
 
-# %% ../nbs/01e_pretrain.ipynb 13
+# %% ../nbs/01e_pretrain.ipynb 14
 @dataclass(frozen=True)
 class SceneNormalization:
     "x_unit = (x_metres - center) * scale: one offset and one scale for all parts of a scene."
@@ -138,7 +138,7 @@ class SceneNormalization:
         f = self.to_metres if inverse else self.to_unit
         return [trimesh.Trimesh(f(m.vertices), m.faces.copy(), process=False) if len(m.vertices) else trimesh.Trimesh() for m in meshes]
 
-# %% ../nbs/01e_pretrain.ipynb 16
+# %% ../nbs/01e_pretrain.ipynb 17
 def winding_numbers(points: torch.Tensor, triangles: torch.Tensor, chunk: int = 1 << 24) -> torch.Tensor:
     "Generalised winding numbers (B, Q) of query `points` (B, Q, 3) w.r.t. triangle soups `triangles` (B, F, 3, 3)."
     b, q, _ = points.shape
@@ -162,7 +162,7 @@ def pad_triangles(tri_list: list, far: float = 100.0) -> torch.Tensor:
     for i, t in enumerate(tri_list): out[i, :len(t)] = torch.as_tensor(np.asarray(t), dtype=torch.float32)
     return out
 
-# %% ../nbs/01e_pretrain.ipynb 19
+# %% ../nbs/01e_pretrain.ipynb 20
 BUNDLED_IMAGE_SIZE = 112            # the bundled feature extractor: resize the short edge to 128, centre crop 112
 BUNDLED_RESIZE = 128
 
@@ -182,7 +182,7 @@ def pixel_values_from_uint8(images: np.ndarray | torch.Tensor, feature_extractor
     mean, std = (torch.tensor(v, device=x.device).view(1, 3, 1, 1) for v in (feature_extractor.image_mean, feature_extractor.image_std))
     return (x - mean) / std
 
-# %% ../nbs/01e_pretrain.ipynb 20
+# %% ../nbs/01e_pretrain.ipynb 21
 def _render_job(args) -> dict:
     seed, lo, hi, size, resize = args
     from partcrafter_dpo.kitchen import SynthConfig, layout_scene, render_views
@@ -221,7 +221,7 @@ def pack_shards(shards: list, out, seed: int) -> Path:
     with atomic_path(out, suffix='.npz') as tmp: np.savez_compressed(tmp, seed=np.array(seed), **data)
     return out
 
-# %% ../nbs/01e_pretrain.ipynb 22
+# %% ../nbs/01e_pretrain.ipynb 23
 QUERY_MIX = ((0.35, 'near', 0.005), (0.25, 'near', 0.025), (0.20, 'box', 0.1), (0.20, 'frame', 1.05))
 
 def part_samples(mesh, num_surface: int, num_queries: int, rng: np.random.Generator):
@@ -261,7 +261,7 @@ def label_queries(queries: list, triangles: list, device=None, batch: int = 32) 
         out += list((w > 0.5).cpu().numpy())
     return out
 
-# %% ../nbs/01e_pretrain.ipynb 23
+# %% ../nbs/01e_pretrain.ipynb 24
 @dataclass
 class PartArrays:
     "Training arrays of a set of scenes: per part surface/queries/labels, per scene image crop and normalisation."
@@ -305,7 +305,7 @@ def build_part_arrays(npz, num_surface: int = 4096, num_queries: int = 4096, fil
                       torch.as_tensor(np.stack(labels)), torch.as_tensor(part_scene), d['images'][keep], idx[keep], seed,
                       np.array([r.center for r in nrms]), np.array([r.scale for r in nrms]))
 
-# %% ../nbs/01e_pretrain.ipynb 27
+# %% ../nbs/01e_pretrain.ipynb 28
 SMALL_MODEL = dict(
     num_tokens=128,
     vae=dict(latent_channels=64, num_attention_heads=4, width_encoder=128, width_decoder=256, num_layers_encoder=2,
@@ -339,7 +339,7 @@ def build_small_models(model: dict = SMALL_MODEL, seed: int = 0):
 
 def num_params(module) -> int: return sum(p.numel() for p in module.parameters())
 
-# %% ../nbs/01e_pretrain.ipynb 32
+# %% ../nbs/01e_pretrain.ipynb 33
 @dataclass
 class DataConfig:
     train: str = ".pretrain_data/train_seed0.npz"     # `render_training_scenes` output
@@ -412,7 +412,7 @@ class PretrainConfig:
     dit: DiTTrainConfig = field(default_factory=DiTTrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
 
-# %% ../nbs/01e_pretrain.ipynb 33
+# %% ../nbs/01e_pretrain.ipynb 34
 def _from_dict(cls, d: dict):
     known = {f.name: f for f in fields(cls)}
     unknown = set(d) - set(known)
@@ -445,7 +445,7 @@ def load_pretrain_config(path=None, overrides: list | None = None) -> PretrainCo
         k, v = o.split('=', 1); _set_path(raw, k.strip(), yaml.safe_load(v))
     return _from_dict(PretrainConfig, raw)
 
-# %% ../nbs/01e_pretrain.ipynb 36
+# %% ../nbs/01e_pretrain.ipynb 37
 class _SingleDeviceAccelerator:
     "The subset of `accelerate.Accelerator` used here, for one device, when accelerate is not installed."
     def __init__(self, mixed_precision: str = "no"):
@@ -505,7 +505,7 @@ def warmup_constant(warmup_steps: int):
     "LR multiplier: linear warm-up over `warmup_steps`, then constant (PartCrafter's schedule)."
     return lambda step: min(1.0, (step + 1) / max(1, warmup_steps))
 
-# %% ../nbs/01e_pretrain.ipynb 37
+# %% ../nbs/01e_pretrain.ipynb 38
 class EMA:
     "Exponential moving average of a model's parameters with warm-up: decay_k = min(decay, 1 - (1 + k)^-power)."
     def __init__(self, model: torch.nn.Module, decay: float = 0.9999, power: float = 2 / 3):
@@ -531,7 +531,7 @@ class EMA:
     def load_state_dict(self, s: dict):
         self.shadow = {k: v.clone() for k, v in s['shadow'].items()}; self.num_updates, self.decay, self.power = s['num_updates'], s['decay'], s['power']
 
-# %% ../nbs/01e_pretrain.ipynb 42
+# %% ../nbs/01e_pretrain.ipynb 43
 class VAELossModule(torch.nn.Module):
     "forward(surface, queries, labels) -> (loss, bce, kl) of the wrapped `TripoSGVAEModel`."
     def __init__(self, vae: TripoSGVAEModel, num_tokens: int, kl_weight: float):
@@ -551,7 +551,7 @@ def _subsample(x: torch.Tensor, n: int, generator) -> torch.Tensor:
     idx = torch.randperm(x.shape[1], generator=generator)[:n]
     return x[:, idx]
 
-# %% ../nbs/01e_pretrain.ipynb 43
+# %% ../nbs/01e_pretrain.ipynb 44
 def _time_up(start: float, max_minutes, acc=None, step: int = 0) -> bool:
     """Whether `max_minutes` have passed since `start`. With several processes the main process's clock decides for all,
     every 10th step: ranks stopping at different steps would leave one waiting in a gradient all-reduce for ever."""
@@ -603,7 +603,7 @@ def train_vae(cfg: PretrainConfig, arrays: PartArrays, accelerator=None, vae: Tr
     log.info("VAE: %d steps, %.1f min", step, (time.time() - start) / 60)
     return acc.unwrap_model(module).vae.eval()
 
-# %% ../nbs/01e_pretrain.ipynb 48
+# %% ../nbs/01e_pretrain.ipynb 49
 @torch.no_grad()
 def fold_latent_scale(vae: TripoSGVAEModel, scale: float) -> TripoSGVAEModel:
     "Reparametrise `vae` so its latents are `scale` times larger with identical decoded occupancy."
@@ -623,7 +623,7 @@ def encode_parts(vae: TripoSGVAEModel, surface: torch.Tensor, num_tokens: int, b
         means.append(post.mean.half().cpu()); stds.append(post.std.half().cpu())
     return torch.cat(means), torch.cat(stds)
 
-# %% ../nbs/01e_pretrain.ipynb 51
+# %% ../nbs/01e_pretrain.ipynb 52
 def drop_images(cond: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
     "Image tokens `cond` (B, S, D) with the scenes where `keep` is False set to zeros (classifier-free guidance dropout)."
     return cond if keep is None else cond * keep[:, None, None].to(cond.device, cond.dtype)
@@ -650,7 +650,7 @@ def dit_flow_loss(transformer, x0: torch.Tensor, cond: torch.Tensor, generator: 
     pred = conditioned_forward(transformer, flow_noisy_latents(x0, noise, t), t * 1000, cond, keep)
     return F.mse_loss(pred.float(), target.float())
 
-# %% ../nbs/01e_pretrain.ipynb 53
+# %% ../nbs/01e_pretrain.ipynb 54
 def token_set_error(sample: torch.Tensor, x0: torch.Tensor) -> float:
     """Relative error of `sample` vs `x0` (1, P, T, C), matching tokens within each part (Hungarian): latent tokens are a
     set (the DiT has no token positions), so a sample may list a part's tokens in any order."""
@@ -679,7 +679,7 @@ def overfit_one_scene(objective_sign: float = 1.0, steps: int = 400, seed: int =
                                  generator=torch.Generator().manual_seed(seed + 1))
     return token_set_error(sample, x0)
 
-# %% ../nbs/01e_pretrain.ipynb 56
+# %% ../nbs/01e_pretrain.ipynb 57
 @dataclass
 class LatentScenes:
     """Stage-2 training data: part posteriors (N, T, C) with their scene rows, and per scene its image tokens (M, S, D) of
@@ -723,7 +723,7 @@ class LatentScenes:
         cond = self.cond[scenes].to(device)
         return cond if cond.dtype == torch.uint8 else cond.float()
 
-# %% ../nbs/01e_pretrain.ipynb 60
+# %% ../nbs/01e_pretrain.ipynb 61
 class ImageConditionedDiT(torch.nn.Module):
     "The DiT and its image encoder as one module (one DDP wrapper, one EMA): forward(latents, timestep, images, keep)."
     def __init__(self, transformer: PartCrafterDiTModel, image_encoder, feature_extractor):
@@ -740,7 +740,7 @@ class ImageConditionedDiT(torch.nn.Module):
     def forward(self, latents, timestep, images, keep=None):
         return self.transformer(latents, timestep, drop_images(self.encode(images), keep))
 
-# %% ../nbs/01e_pretrain.ipynb 64
+# %% ../nbs/01e_pretrain.ipynb 65
 @torch.no_grad()
 def image_reliance(model, data: LatentScenes, sigmas=(0.3, 0.6, 0.9), seed: int = 0, batch_scenes: int = 32, device=None) -> dict:
     """Flow loss of `model` (a DiT, or an `ImageConditionedDiT` when `data.cond` holds renderings) on the posterior means
@@ -764,7 +764,7 @@ def image_reliance(model, data: LatentScenes, sigmas=(0.3, 0.6, 0.9), seed: int 
     r = {k: v / n for k, v in sums.items()}
     return r | dict(gap=r['other'] - r['own'], scenes=n // len(sigmas), sigmas=list(sigmas))
 
-# %% ../nbs/01e_pretrain.ipynb 67
+# %% ../nbs/01e_pretrain.ipynb 68
 def _dit_and_param_groups(tc: DiTTrainConfig, transformer, image_encoder, feature_extractor, data: LatentScenes):
     "The module to train (the DiT, or an `ImageConditionedDiT` with `tc.train_image_encoder`) and its optimiser groups."
     if not tc.train_image_encoder: return transformer, [dict(params=list(transformer.parameters()))]
@@ -835,7 +835,7 @@ def train_dit(cfg: PretrainConfig, data: LatentScenes, accelerator=None, transfo
     log.info("DiT: %d steps, %.1f min", step, (time.time() - start) / 60)
     return acc.unwrap_model(model).eval(), ema
 
-# %% ../nbs/01e_pretrain.ipynb 69
+# %% ../nbs/01e_pretrain.ipynb 70
 def export_pipeline(out_dir, vae, transformer, image_encoder, feature_extractor, num_tokens: int, dtype: str = "float16",
                     readme: str | None = None, scheduler=None) -> Path:
     "Save a `PartCrafterPipeline` (copies of the models cast to `dtype`) to `out_dir` atomically; returns the folder."
@@ -863,7 +863,7 @@ def folder_size(path) -> int:
     "Total bytes of the files under `path`."
     return sum(f.stat().st_size for f in Path(path).rglob('*') if f.is_file())
 
-# %% ../nbs/01e_pretrain.ipynb 73
+# %% ../nbs/01e_pretrain.ipynb 74
 @torch.no_grad()
 def generate_for_scene(pipe, pixel_values: torch.Tensor, num_parts: int, seeds: list, num_inference_steps: int = 50,
                        guidance_scale: float = 7.0, octree_depth: int = 7) -> list:
@@ -909,7 +909,7 @@ def summarize_evaluation(records: list) -> dict:
                 penetration_per_scene_std_median=float(np.median(stds)) if stds else None,
                 scenes_with_spread=float(np.mean([s > 0.01 for s in stds])) if stds else None)
 
-# %% ../nbs/01e_pretrain.ipynb 76
+# %% ../nbs/01e_pretrain.ipynb 77
 @torch.no_grad()
 def vae_reconstruction_metrics(vae, arrays: PartArrays, num_parts: int = 64, num_tokens: int = 128, octree_depth: int = 7,
                                threshold: float = 0.1, num_points: int = 10000) -> dict:
@@ -963,7 +963,7 @@ def encode_renderings(encoder, feature_extractor, images: np.ndarray, batch: int
         out.append(encoder(pixel_values=px).last_hidden_state.half().cpu())
     return torch.cat(out)
 
-# %% ../nbs/01e_pretrain.ipynb 77
+# %% ../nbs/01e_pretrain.ipynb 78
 def _check_init_from(cfg: PretrainConfig) -> Path | None:
     "The `init_from` folder, checked: it must hold a VAE, a DiT and the image encoder, and the 'vae' stage must not run."
     if cfg.init_from is None: return None

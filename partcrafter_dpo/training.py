@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_training.ipynb 2
 from __future__ import annotations
-import json, logging, math, os, random, shutil, time
+import json, logging, math, random, shutil, time
 from dataclasses import dataclass, field, asdict, fields
 from pathlib import Path
 
@@ -27,7 +27,7 @@ __all__ = ['log', 'DEFAULT_LORA_TARGETS', 'DPOTrainConfig', 'load_train_config',
            'load_transformer_for_training', 'release_freed_memory', 'train_dpo', 'make_validation_fn',
            'preference_metrics']
 
-# %% ../nbs/04_training.ipynb 5
+# %% ../nbs/04_training.ipynb 6
 DEFAULT_LORA_TARGETS = ("attn1.to_q", "attn1.to_k", "attn1.to_v", "attn1.to_out.0", "attn2.to_q", "attn2.to_k", "attn2.to_v", "attn2.to_out.0")
 
 @dataclass
@@ -89,7 +89,7 @@ class DPOTrainConfig:
         "Whether the loss needs the reference's errors (DPO, and DRO with a clipped loser)."
         return self.objective == 'dpo' or (self.objective == 'dro' and self.dro_loser_clip is not None)
 
-# %% ../nbs/04_training.ipynb 7
+# %% ../nbs/04_training.ipynb 8
 def load_train_config(path=None, overrides=()) -> DPOTrainConfig:
     "A `DPOTrainConfig` from a YAML file (optional) and `key=value` overrides."
     d, source = {}, {}                                       # key -> where it was set (for error messages)
@@ -113,7 +113,7 @@ def load_train_config(path=None, overrides=()) -> DPOTrainConfig:
             except ValueError: raise ValueError(f"config key {k!r}: {v!r} is not a number") from None
     return DPOTrainConfig(**d)
 
-# %% ../nbs/04_training.ipynb 10
+# %% ../nbs/04_training.ipynb 11
 def add_lora(transformer, cfg: DPOTrainConfig, adapter_name: str = "default"):
     "Freeze the DiT and add LoRA adapters on `cfg.lora_target_modules`; returns the trainable parameters."
     from peft import LoraConfig
@@ -129,7 +129,7 @@ def lora_module_names(transformer) -> list:
     "Names of the modules that carry LoRA adapters."
     return sorted({n.rsplit('.lora_', 1)[0] for n, _ in transformer.named_parameters() if '.lora_' in n})
 
-# %% ../nbs/04_training.ipynb 14
+# %% ../nbs/04_training.ipynb 15
 class AdapterBaseMismatch(PartCrafterInputError):
     "A LoRA adapter loaded onto base weights other than those it was trained on."
 
@@ -203,7 +203,7 @@ def merge_adapter(transformer):
     if hasattr(transformer, 'peft_config'): del transformer.peft_config
     return transformer
 
-# %% ../nbs/04_training.ipynb 16
+# %% ../nbs/04_training.ipynb 17
 def _rng_state():
     return dict(python=random.getstate(), numpy=np.random.get_state(), torch=torch.get_rng_state(),
                 cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
@@ -229,7 +229,7 @@ def latest_checkpoint(folder):
     cps = sorted(Path(folder).glob('checkpoint-*'))
     return cps[-1] if cps else None
 
-# %% ../nbs/04_training.ipynb 18
+# %% ../nbs/04_training.ipynb 19
 def batch_seed(seed: int, epoch: int, global_batch: int) -> int:
     "Seed of the noise and timesteps of one batch: a function of its place in the data, not of the process that runs it."
     return (seed * 1_000_003 + epoch * 100_003 + global_batch) % (2 ** 63)
@@ -247,7 +247,7 @@ def _objective_loss(cfg, errs, weight):
     if cfg.objective == 'dro': return dro_loss(errs.model_err_w, errs.model_err_l, w, errs.ref_err_l, cfg.dro_loser_clip)
     return sft_loss(errs.model_err_w, w)
 
-# %% ../nbs/04_training.ipynb 19
+# %% ../nbs/04_training.ipynb 20
 def load_transformer_for_training(cfg: DPOTrainConfig):
     "The DiT of `cfg.model` (or the bundled model), frozen, in float32 (accelerate casts for mixed precision)."
     from partcrafter_dpo.models.pipeline import default_model_path, load_diffusers_model
@@ -255,7 +255,7 @@ def load_transformer_for_training(cfg: DPOTrainConfig):
     model = cfg.model if cfg.model is not None else default_model_path()
     return load_diffusers_model(PartCrafterDiTModel, Path(model) / 'transformer')
 
-# %% ../nbs/04_training.ipynb 20
+# %% ../nbs/04_training.ipynb 21
 def release_freed_memory() -> bool:
     """Give the heap memory that freed tensors left behind back to the system (glibc `malloc_trim`); False where there is
     none to call. On the CPU, the activations of one training step are freed in another order than they were allocated,
@@ -350,7 +350,7 @@ def train_dpo(cfg: DPOTrainConfig, transformer=None, resume: bool = False, progr
     accelerator.end_training()
     return dict(history=history, transformer=accelerator.unwrap_model(transformer))
 
-# %% ../nbs/04_training.ipynb 23
+# %% ../nbs/04_training.ipynb 24
 def make_validation_fn(cfg: DPOTrainConfig, model_dir=None, octree_depth: int = 7, score_resolution: int = 64, guidance_scale: float = 7.0):
     "A callable `transformer -> metrics` that samples, decodes and scores the fixed validation scenes."
     from partcrafter_dpo.models.pipeline import PartCrafterPipeline, load_diffusers_model
@@ -385,7 +385,7 @@ def make_validation_fn(cfg: DPOTrainConfig, model_dir=None, octree_depth: int = 
                     dpo_score=float(np.mean([r.dpo_score for r in scores])) if scores else nan, failed=float(failed))
     return validate
 
-# %% ../nbs/04_training.ipynb 50
+# %% ../nbs/04_training.ipynb 51
 @torch.no_grad()
 def preference_metrics(transformer, data, beta: float = 500.0, batch_size: int = 8, seed: int = 1234, device=None) -> dict:
     "Mean DPO loss, implicit accuracy and reward margin of `transformer` over every pair in the dpo_data folder `data`."
