@@ -4,7 +4,8 @@ extraction, eager vs optimised paths of `partcrafter_dpo`.
     python benchmarks/bench_generation.py --device cuda --dtype bf16 --parts 8 --tokens 512 --steps 50
     python benchmarks/bench_generation.py --config tiny --device cpu --dtype fp32      # smoke test on CPU
 
-Reports ms per CFG step for each path (and its ratio to the 82 ms anchor of the public implementation on an H100),
+Reports ms per CFG step for each path and its ratio to the public implementation's time on the same kind of GPU
+(76.8 ms on an H200, 82 ms on an H100: 8 parts x 512 tokens, bf16, CFG), the guided velocity's error against float32,
 the max abs difference of each path's output from the eager path, seconds of DiT time per 50-step candidate,
 batched-seed throughput, peak GPU memory, and the split between DiT steps and mesh extraction.
 
@@ -16,6 +17,7 @@ transformers is not needed (no image encoder: the image tokens are random). Path
   compile-cg   fused + torch.compile(mode="reduce-overhead"), i.e. CUDA graphs (CUDA only)
   compile-cg-cudnn  compile-cg with attention restricted to cuDNN's SDPA kernel (CUDA only)
   compile-max  fused + torch.compile(mode="max-autotune") (Triton GEMM autotuning + CUDA graphs; minutes to compile)
+  float8-cg    compile-cg on the model's float8 twin (`float8_inference`: e4m3 products with per-row scales; CUDA, sm_89+)
 "bf16 tolerance": each path's guided velocity is compared with the eager path's, next to the eager bf16 path's own
 distance from a float32 evaluation of the same weights (relative RMS).
 Mesh extraction is timed twice: the random decoder as is on --random-mesh-parts parts (rough fields: the whole grid
@@ -32,8 +34,14 @@ import sys
 import time
 from pathlib import Path
 
-ANCHOR_MS_PER_STEP = 82.0  # public implementation, H100, bf16, 8 parts x 512 tokens, CFG
-ANCHOR_S_PER_CANDIDATE = 4.1
+ANCHOR_MS_PER_STEP = {'H200': 76.8, 'H100': 82.0}  # public implementation, bf16, 8 parts x 512 tokens, CFG, same GPU kind
+
+
+def anchor_for(gpu_name):
+    "The public implementation's ms per CFG step on this kind of GPU, and the kind's name (None off those GPUs)."
+    for kind, ms in ANCHOR_MS_PER_STEP.items():
+        if gpu_name and kind in gpu_name: return ms, kind
+    return None, None
 
 
 def parse_args(argv=None):
@@ -48,9 +56,11 @@ def parse_args(argv=None):
     p.add_argument("--seeds", type=int, default=4, help="candidates batched in one forward for the throughput figure")
     p.add_argument("--iters", type=int, default=10, help="timed steps per path")
     p.add_argument("--warmup", type=int, default=3)
-    p.add_argument("--paths", default="eager,fused,compile,compile-cg,compile-cg-cudnn")
+    p.add_argument("--paths", default="eager,fused,compile,compile-cg,compile-cg-cudnn,float8-cg")
     p.add_argument("--no-fp32-reference", action="store_true", help="skip the float32 reference of the bf16 tolerance")
     p.add_argument("--profile", action="store_true", help="print a kernel-time breakdown of the best path")
+    p.add_argument("--public-src", default=None, help="a checkout of the public PartCrafter code (the folder holding src/): "
+                   "its DiT is timed in the same run, with the same weights, as the 'public' path and the ratios are taken against it")
     p.add_argument("--random-mesh-parts", type=int, default=1,
                    help="parts meshed from the random-weight decoder as is (a worst case: rough fields refine everywhere)")
     p.add_argument("--octree-depth", type=int, default=8)
@@ -86,7 +96,7 @@ class Timer:
 def main(argv=None):
     args = parse_args(argv)
     import torch
-    from partcrafter_dpo.models.layers import TripoAttention
+    from partcrafter_dpo.models.layers import TripoAttention, float8_inference
     from partcrafter_dpo.models.scheduling import partcrafter_scheduler, prediction_to_velocity, set_partcrafter_timesteps
     from partcrafter_dpo.models.transformer import DIT_TOKENS, PartCrafterDiTModel, dit_config
     from partcrafter_dpo.models.vae import TripoSGVAEModel, extract_mesh, vae_config
@@ -152,7 +162,8 @@ def main(argv=None):
 
 
     paths = [p for p in args.paths.split(",") if p]
-    if not cuda: paths = [p for p in paths if not p.startswith("compile-cg") and p != "compile-max"]
+    if args.public_src: paths = ["public"] + [p for p in paths if p != "public"]
+    if not cuda: paths = [p for p in paths if not p.startswith("compile-cg") and p not in ("compile-max", "float8-cg")]
     step_fns, fused_of, outputs = {}, {}, {}
     for name in paths:
         if name == "eager": step_fns[name], fused_of[name] = make_step(dit, fast=False), False
@@ -163,6 +174,28 @@ def main(argv=None):
             fn = make_step(compiled, fast=True, mark_step=name != "compile")
             if name.endswith("cudnn"): fn = with_sdpa_backend(fn, "CUDNN_ATTENTION")
             step_fns[name], fused_of[name] = fn, True
+        elif name == "public":
+            sys.path.insert(0, str(Path(args.public_src).resolve()))
+            from src.models.transformers import PartCrafterDiTModel as PublicDiT
+            with torch.device(device): pub = PublicDiT(**dit_config(args.config)).eval()
+            pub.load_state_dict(dit.state_dict()); pub.to(dtype)
+            C = cfg.in_channels
+            def public_step(latents, t, dt, context, part_ids):
+                "The public model's call: parts flattened, per-part image tokens and timesteps, num_parts in attention_kwargs."
+                b = latents.shape[0]
+                x = torch.cat([latents, latents]) if guidance else latents
+                n = x.shape[0] * P
+                pred = pub(x.reshape(n, tokens, C).to(dtype), t.expand(n), context.repeat_interleave(P, 0),
+                           attention_kwargs={"num_parts": P}).sample.float().view(-1, P, tokens, C)
+                if guidance:
+                    u, c = pred.chunk(2)
+                    pred = u + args.guidance * (c - u)
+                return latents + dt * prediction_to_velocity(pred)
+            step_fns[name], fused_of[name] = public_step, False
+        elif name == "float8-cg":
+            import copy
+            dit8 = float8_inference(copy.deepcopy(dit), out_dtype=dtype)
+            step_fns[name], fused_of[name] = make_step(torch.compile(dit8, mode="reduce-overhead", dynamic=False), fast=True, mark_step=True), True
         else:
             sys.exit(f"unknown path {name}")
 
@@ -195,7 +228,7 @@ def main(argv=None):
     for name, r in per_step.items():
         print(f"[{name:10s}] guided velocity vs eager: rel RMS {r.get('velocity_rel_rms_diff_vs_eager', float('nan')):.2e}; "
               f"vs float32: {r.get('velocity_rel_rms_diff_vs_fp32', float('nan')):.2e}", flush=True)
-    best = min(per_step, key=lambda k: per_step[k]["ms"])
+    best = min((k for k in per_step if k != "public"), key=lambda k: per_step[k]["ms"])
     results["best_path"] = best
     best_fn = step_fns[best]
     set_fused(fused_of[best])
@@ -251,8 +284,16 @@ def main(argv=None):
             ms_b = 1e3 * statistics.median(times)
             results["batched_seeds"] = dict(seeds=args.seeds, ms_per_step=ms_b,
                                             throughput_gain=args.seeds * per_step[best]["ms"] / ms_b)
-    print(f"best path {best}: {per_step[best]['ms']:.2f} ms/step = {ANCHOR_MS_PER_STEP / per_step[best]['ms']:.2f}x the "
-          f"{ANCHOR_MS_PER_STEP:.0f} ms anchor; DiT {results['dit_s_per_candidate']:.2f} s per {args.steps}-step candidate", flush=True)
+    anchor, kind = anchor_for(results["gpu"])
+    where = f"on an {kind}, earlier run" if anchor else ""
+    if "public" in per_step: anchor, where = per_step["public"]["ms"], "this run, same GPU"
+    if anchor:
+        results["anchor_ms_per_step"], results["anchor_source"] = anchor, where
+        for name, r in per_step.items():
+            r["speedup_vs_public"] = anchor / r["ms"]
+            print(f"[{name:10s}] {r['ms']:7.2f} ms/step = {anchor / r['ms']:.2f}x the public implementation ({anchor:.1f} ms, {where}); "
+                  f"error vs float32 {r.get('velocity_rel_rms_diff_vs_fp32', float('nan')):.2e}", flush=True)
+    print(f"best path {best}: {per_step[best]['ms']:.2f} ms/step; DiT {results['dit_s_per_candidate']:.2f} s per {args.steps}-step candidate", flush=True)
     if "batched_seeds" in results:
         bs = results["batched_seeds"]
         print(f"{bs['seeds']} seeds batched: {bs['ms_per_step']:.1f} ms/step, throughput x{bs['throughput_gain']:.2f}", flush=True)

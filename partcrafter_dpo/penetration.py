@@ -18,8 +18,8 @@ import trimesh
 __all__ = ['MESH_SUFFIXES', 'PART_COLORS', 'PenetrationInputError', 'EmptyMeshError', 'NonFiniteVerticesError', 'NotAMeshError',
            'ZeroVolumePartError', 'TooFewPartsError', 'OutsideGridError', 'SceneFileNotFoundError', 'part_label',
            'check_part', 'check_scene', 'load_scene_parts', 'Grid', 'voxelize_parts', 'PenetrationReport',
-           'set_worker_threads', 'score_scenes', 'score_scene', 'tagac_reference_trimesh', 'overlap_cells',
-           'render_overlap', 'plot_overlap_slice']
+           'set_worker_threads', 'scenes_triangles', 'score_scenes', 'score_scene', 'tagac_reference_trimesh',
+           'overlap_cells', 'render_overlap', 'plot_overlap_slice']
 
 # %% ../nbs/00_penetration.ipynb 6
 class PenetrationInputError(ValueError):
@@ -400,19 +400,77 @@ def _chunks(sizes, budget):
     return out
 
 # %% ../nbs/00_penetration.ipynb 54
+def scenes_triangles(scenes, grids, device, dtype=torch.float32):
+    """Every part's triangles of `scenes` (lists of meshes), each in its scene's `grids` units, as ONE (T, 3, 3) tensor
+    on `device` (one host-to-device copy), and the triangle count of each part in order."""
+    verts, faces, counts, offset = [], [], [], 0
+    for scene, grid in zip(scenes, grids):
+        origin = np.asarray(grid.origin, dtype=np.float64)
+        for m in scene:
+            v = (np.asarray(m.vertices, dtype=np.float64) - origin) / grid.spacing - 0.5      # = Grid.to_grid_units
+            verts.append(v.astype(np.float32 if dtype == torch.float32 else np.float64)); faces.append(np.asarray(m.faces, dtype=np.int64) + offset)
+            offset += len(v); counts.append(len(m.faces))
+    v = torch.from_numpy(np.concatenate(verts)).to(device=device, dtype=dtype)
+    return v[torch.from_numpy(np.concatenate(faces)).to(device)], counts
+
+def _box_scores_each(occ, lo, size, R: int, parts_per_scene) -> list:
+    "`_box_scores` of every scene of a chunk, scene by scene (the CPU path)."
+    out, start = [], 0
+    for n in parts_per_scene:
+        out.append(_box_scores(occ[start:start + n], lo[start:start + n], size[start:start + n], R)); start += n
+    return out
+
+def _box_scores_batched(occ, lo, size, R: int, parts_per_scene) -> list:
+    """`_box_scores` of every scene of a chunk at once (the GPU path): every inside cell of every part is placed on its
+    scene's grid, cells are counted per scene, and pairwise overlaps come from a bit mask of the parts in each shared
+    cell. One transfer of the counts to the host. Scenes of more than 62 parts fall back to `_box_scores_each`."""
+    S, N, dev = len(parts_per_scene), occ.shape[0], occ.device
+    if max(parts_per_scene) > 62: return _box_scores_each(occ, lo, size, R, parts_per_scene)
+    counts = torch.as_tensor(parts_per_scene, device=dev)
+    scene_of = torch.repeat_interleave(torch.arange(S, device=dev), counts)
+    local = torch.arange(N, device=dev) - torch.repeat_interleave(torch.cumsum(counts, 0) - counts, counts)
+    idx = occ.nonzero()                                                     # (E, 4): part, box cell (padding is empty)
+    part = idx[:, 0]
+    cell = idx[:, 1:] + lo[part]
+    flat = ((scene_of[part] * R + cell[:, 0]) * R + cell[:, 1]) * R + cell[:, 2]
+    grid = torch.zeros(S * R ** 3, dtype=torch.int32, device=dev).index_add_(0, flat, torch.ones_like(flat, dtype=torch.int32))
+    vol = torch.bincount(part, minlength=N)
+    shared_entry = grid[flat] >= 2
+    shared = torch.bincount(part[shared_entry], minlength=N)
+    union = (grid.view(S, -1) > 0).sum(1)
+    P = max(parts_per_scene)
+    sp, sf = part[shared_entry], flat[shared_entry]
+    pair = torch.zeros(N, P, dtype=torch.long, device=dev)
+    if sp.numel():
+        cells, inverse = torch.unique(sf, return_inverse=True)
+        mask = torch.zeros(len(cells), dtype=torch.long, device=dev).index_add_(0, inverse, torch.ones_like(sp) << local[sp])
+        bits = (mask[inverse][:, None] >> torch.arange(P, device=dev)) & 1    # (E', P): which parts share each entry's cell
+        pair.index_add_(0, sp, bits)
+        pair[torch.arange(N, device=dev), local] = 0
+    vol, shared, union, pair = vol.cpu().tolist(), shared.cpu().tolist(), union.cpu().tolist(), pair.cpu().tolist()
+    out, start = [], 0
+    for s, n in enumerate(parts_per_scene):
+        v, sh = vol[start:start + n], shared[start:start + n]
+        pr = [row[:n] for row in pair[start:start + n]]
+        out.append((1.0 - union[s] / max(sum(v), 1), [a / max(b, 1) for a, b in zip(sh, v)], v, union[s], pr))
+        start += n
+    return out
+
+# %% ../nbs/00_penetration.ipynb 57
 def _score_scenes_volume(scenes, R: int, alpha, beta, device, max_cells_per_chunk: int) -> list:
-    "The volume method: parts voxelised on their boxes of each scene's fitted grid, in chunks of at most `max_cells_per_chunk` part cells."
+    """The volume method: parts voxelised on their boxes of each scene's fitted grid, in chunks of at most
+    `max_cells_per_chunk` part cells. On a GPU the per-scene counts of a chunk come from one batched pass."""
     grids = [Grid.fit(s, R) for s in scenes]
     reports = [None] * len(scenes)
     for chunk in _chunks([len(s) * R ** 3 for s in scenes], max_cells_per_chunk):
-        tris = [_mesh_triangles(m, grids[i], device) for i in chunk for m in scenes[i]]
-        occ, lo, size = _box_occupancy(torch.cat(tris), _part_of([len(t) for t in tris], device), len(tris), R)
-        start = 0
-        for i in chunk:
-            part = slice(start, start + len(scenes[i])); start = part.stop
-            scores = _box_scores(occ[part], lo[part], size[part], R)
-            _check_volumes(scenes[i], scores[2], R, 'volume')
-            reports[i] = _make_report('volume', scores, _names(scenes[i]), R, alpha, beta, grids[i])
+        sub = [scenes[i] for i in chunk]
+        tris, counts = scenes_triangles(sub, [grids[i] for i in chunk], device)
+        occ, lo, size = _box_occupancy(tris, _part_of(counts, device), len(counts), R)
+        if device.type == 'cpu': scores = _box_scores_each(occ, lo, size, R, [len(s) for s in sub])
+        else: scores = _box_scores_batched(occ, lo, size, R, [len(s) for s in sub])
+        for i, sc in zip(chunk, scores):
+            _check_volumes(scenes[i], sc[2], R, 'volume')
+            reports[i] = _make_report('volume', sc, _names(scenes[i]), R, alpha, beta, grids[i])
     return reports
 
 def score_scenes(scenes, method: str = "volume", resolution: int | None = None, alpha: float = 0.7, beta: float = 0.3,
@@ -429,13 +487,13 @@ def score_scenes(scenes, method: str = "volume", resolution: int | None = None, 
         if method == 'tagac': return _score_scenes_tagac(scenes, R, alpha, beta, device, **tagac_kwargs)
         return _score_scenes_volume(scenes, R, alpha, beta, device, max_cells_per_chunk)
 
-# %% ../nbs/00_penetration.ipynb 55
+# %% ../nbs/00_penetration.ipynb 58
 def score_scene(meshes, method: str = "volume", resolution: int | None = None, alpha: float = 0.7, beta: float = 0.3,
                 device=None, allow_single_part: bool = False, num_threads: int | None = None, **tagac_kwargs) -> PenetrationReport:
     "Penetration of one scene (list of part meshes, or a path to a multi-part mesh file or a folder of parts)."
     return score_scenes([meshes], method, resolution, alpha, beta, device, allow_single_part, num_threads=num_threads, **tagac_kwargs)[0]
 
-# %% ../nbs/00_penetration.ipynb 70
+# %% ../nbs/00_penetration.ipynb 73
 def _closest_point_distance(p, a, b, c):
     "Distance from points p to triangles (a, b, c), all (N, 3), by Voronoi region of the closest point (Ericson)."
     ab, ac, ap = b - a, c - a, p - a
@@ -455,7 +513,7 @@ def _closest_point_distance(p, a, b, c):
     q = torch.where(((d1 <= 0) & (d2 <= 0))[:, None], a, q)                                           # vertex a
     return (p - q).norm(dim=1)
 
-# %% ../nbs/00_penetration.ipynb 74
+# %% ../nbs/00_penetration.ipynb 77
 def _used_vertices(mesh, grid: Grid) -> np.ndarray:
     "The vertices a mesh's faces use, in `grid` units: float64 (V, 3)."
     used = np.zeros(len(mesh.vertices), bool); used[np.asarray(mesh.faces).ravel()] = True
@@ -489,7 +547,7 @@ def _near_points(verts: np.ndarray, tris: torch.Tensor, pts: np.ndarray, reach: 
     if len(large) and len(rest): near[rest] = _near_large(large, pts[rest], reach)
     return near
 
-# %% ../nbs/00_penetration.ipynb 79
+# %% ../nbs/00_penetration.ipynb 82
 def _parity_votes(tris: torch.Tensor, part_of: torch.Tensor, P: int, R: int) -> torch.Tensor:
     "(3, P, R^3) crossing counts above each grid point along +x, +y, +z, per part (unsigned), int32."
     device = tris.device
@@ -506,7 +564,7 @@ def _parity_votes(tris: torch.Tensor, part_of: torch.Tensor, P: int, R: int) -> 
         out[axis] = total.view(P, R, R).unsqueeze(axis + 1) - below
     return out.view(3, P, -1)
 
-# %% ../nbs/00_penetration.ipynb 80
+# %% ../nbs/00_penetration.ipynb 83
 def _fit_into_workspace(meshes, size: float, fill: float = 0.9):
     "Scale and centre a scene uniformly into the cube [0, size]^3, filling `fill` of it."
     lo = np.min([m.bounds[0] for m in meshes], 0); hi = np.max([m.bounds[1] for m in meshes], 0)
@@ -520,7 +578,7 @@ def _check_in_workspace(meshes, size: float):
             raise OutsideGridError(f"{part_label(m, i)}: bounds {m.bounds.round(4).tolist()} reach outside the tagac workspace [0, {size}]^3; "
                                    "pass clip_to_workspace=True to drop the outside geometry as the reference does, or fit_to_workspace=True to rescale the scene")
 
-# %% ../nbs/00_penetration.ipynb 81
+# %% ../nbs/00_penetration.ipynb 84
 def _shell(meshes, tris_list, need: torch.Tensor, grid: Grid, reach: float) -> torch.Tensor:
     "(P, R^3) bool: the points of `need` (P, R^3) closer than `reach` cells to part p's surface."
     R, near = grid.resolution, torch.zeros_like(need)
@@ -555,7 +613,7 @@ def _score_scenes_tagac(scenes, resolution, alpha, beta, device, size: float = 0
         reports.append(_make_report('tagac', (level, per_obj, n_part.tolist(), union, pair.tolist()), _names(meshes), R, alpha, beta, grid))
     return reports
 
-# %% ../nbs/00_penetration.ipynb 91
+# %% ../nbs/00_penetration.ipynb 94
 def tagac_reference_trimesh(meshes, size: float = 0.3, res: int = 40):
     "A plain, slow reimplementation of TAGAC's PenetrationLevel on trimesh's signed distance (for tests and benchmarks)."
     x = np.linspace(0, size - size / res, res)
@@ -569,13 +627,13 @@ def tagac_reference_trimesh(meshes, size: float = 0.3, res: int = 40):
     level = float(np.clip(1 - ins_m.sum() / sum(i.sum() for i in ins), 0, 1))
     return level, [float(1 - (i & ins_m).sum() / i.sum()) for i in ins]
 
-# %% ../nbs/00_penetration.ipynb 96
+# %% ../nbs/00_penetration.ipynb 99
 def overlap_cells(meshes, resolution: int = 64, device=None):
     "Per-cell part count (R, R, R) int tensor and the grid, for visualising where parts overlap."
     occ, grid = voxelize_parts(meshes, resolution, device=device)
     return occ.sum(0, dtype=torch.int32).cpu(), grid
 
-# %% ../nbs/00_penetration.ipynb 97
+# %% ../nbs/00_penetration.ipynb 100
 PART_COLORS = ['#4C72B0', '#55A868', '#8172B2', '#CCB974', '#64B5CD', '#DD8452', '#937860', '#8C8C8C']  # no red: red marks overlap
 
 def render_overlap(meshes, resolution: int = 64, window_size=(640, 480), show_parts: bool = True):
@@ -596,7 +654,7 @@ def render_overlap(meshes, resolution: int = 64, window_size=(640, 480), show_pa
     img = pl.screenshot(return_img=True); pl.close()
     return img
 
-# %% ../nbs/00_penetration.ipynb 98
+# %% ../nbs/00_penetration.ipynb 101
 def plot_overlap_slice(meshes, resolution: int = 64, axis: int = 2, index: int | None = None, ax=None):
     "Matplotlib slice through the grid: which part occupies each cell (colours) and the overlap (red)."
     import matplotlib.pyplot as plt

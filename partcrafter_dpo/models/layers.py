@@ -10,8 +10,9 @@ import torch.nn.functional as F
 from torch import nn
 
 # %% auto 0
-__all__ = ['LayerNormFP32', 'HeadRMSNorm', 'GELUProjection', 'FeedForward', 'split_heads_interleaved', 'split_heads',
-           'TripoAttention', 'DiTBlock', 'fuse_attention_projections', 'unfuse_attention_projections']
+__all__ = ['FLOAT8_MAX', 'LayerNormFP32', 'HeadRMSNorm', 'GELUProjection', 'FeedForward', 'split_heads_interleaved',
+           'split_heads', 'TripoAttention', 'DiTBlock', 'fuse_attention_projections', 'unfuse_attention_projections',
+           'quantize_rows_float8', 'Float8Linear', 'float8_inference']
 
 # %% ../../nbs/models/00_layers.ipynb 6
 from ..core import MissingComponentError, PartCrafterInputError
@@ -104,9 +105,19 @@ class TripoAttention(nn.Module):
             raise PartCrafterInputError("cannot fuse wrapped (e.g. LoRA) projections; merge the adapter first or do not fuse")
         w = torch.cat([l.weight.detach() for l in lins])
         b = torch.cat([l.bias.detach() for l in lins]) if lins[0].bias is not None else None
-        self._fused = (w, b)
+        self._set_fused((w, b))
 
-    def unfuse_projections(self): self._fused = None
+    def unfuse_projections(self): self._set_fused(None)
+
+    def _set_fused(self, value):
+        "Store the fused projection: None, a (weight, bias) pair, or a module computing it (e.g. `Float8Linear`)."
+        self._modules.pop('_fused', None); self.__dict__.pop('_fused', None)
+        if isinstance(value, nn.Module): self.add_module('_fused', value)
+        else: object.__setattr__(self, '_fused', value)
+
+    def _fused_product(self, x):
+        f = self._fused
+        return F.linear(x, *f) if isinstance(f, tuple) else f(x)
 
     def _joint_linear(self, x, lins):
         """`torch.cat([l(x) for l in lins], -1)` as one matrix product with the weights concatenated (not the much larger
@@ -119,11 +130,11 @@ class TripoAttention(nn.Module):
     def _project(self, x, context):
         "Return q, k, v as `(B, heads, L, head_dim)`."
         if not self.is_cross:
-            qkv = F.linear(x, *self._fused) if self._fused is not None else self._joint_linear(x, (self.to_q, self.to_k, self.to_v))
+            qkv = self._fused_product(x) if self._fused is not None else self._joint_linear(x, (self.to_q, self.to_k, self.to_v))
             return split_heads_interleaved(qkv, self.heads, 3)
         if context is None: raise PartCrafterInputError("cross-attention needs a context (encoder_hidden_states)")
         if self.norm_cross is not None: context = self.norm_cross(context)
-        kv = F.linear(context, *self._fused) if self._fused is not None else self._joint_linear(context, (self.to_k, self.to_v))
+        kv = self._fused_product(context) if self._fused is not None else self._joint_linear(context, (self.to_k, self.to_v))
         k, v = split_heads_interleaved(kv, self.heads, 2)
         return split_heads(self.to_q(x), self.heads), k, v
 
@@ -134,7 +145,7 @@ class TripoAttention(nn.Module):
     def zero_context_output(self, like: torch.Tensor) -> torch.Tensor:
         """Output for an all-zero context: keys and values are 0, so attention returns 0 and the result is `to_out(0)`
         (the output bias, LoRA-wrapped or not). Shape (D,), dtype of `like`."""
-        return self.to_out[0](like.new_zeros(1, self.to_q.in_features))[0]
+        return self.to_out[0](like.new_zeros(1, self.heads * self.head_dim))[0].to(like.dtype)
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         "`x` (B, L, D); `context` (B, S, kv_dim) for cross-attention. Returns (B, L, D)."
@@ -193,4 +204,69 @@ def unfuse_attention_projections(model: nn.Module) -> nn.Module:
     "Drop the fused projection caches of every `TripoAttention` in `model`."
     for m in model.modules():
         if isinstance(m, TripoAttention): m.unfuse_projections()
+    return model
+
+# %% ../../nbs/models/00_layers.ipynb 34
+FLOAT8_MAX = 448.0   # largest finite float8 e4m3 value
+
+def quantize_rows_float8(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    "Rows of a 2-d tensor as float8 e4m3 with one float32 scale per row: `x ~ q.float() * scale` (scale (N, 1))."
+    scale = x.abs().amax(-1, keepdim=True).float().clamp(min=1e-12) / FLOAT8_MAX
+    return (x.float() / scale).to(torch.float8_e4m3fn), scale
+
+class Float8Linear(nn.Module):
+    """Inference-only `nn.Linear` with float8 e4m3 inputs: weight quantised per output row once, activations per token
+    on the fly, `torch._scaled_mm` with both scales, output in `out_dtype`. `fast_accumulation`: cuBLAS's faster,
+    slightly less exact fp8 accumulation (GPU only)."""
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None = None, out_dtype=torch.bfloat16, fast_accumulation: bool = True):
+        super().__init__()
+        if weight.shape[1] % 16 or weight.shape[0] % 16:
+            raise PartCrafterInputError(f"float8 products need both weight dims divisible by 16, got {tuple(weight.shape)}")
+        w8, scale = quantize_rows_float8(weight.detach())
+        self.register_buffer('weight_float8', w8)
+        self.register_buffer('weight_scale', scale.t().contiguous())                    # (1, out): scales columns of the product
+        self.register_buffer('bias', None if bias is None else bias.detach().to(out_dtype))
+        self.out_dtype, self.fast_accumulation = out_dtype, fast_accumulation
+
+    @classmethod
+    def from_linear(cls, linear: nn.Linear, **kwargs) -> 'Float8Linear': return cls(linear.weight, linear.bias, **kwargs)
+
+    @property
+    def in_features(self) -> int: return self.weight_float8.shape[1]
+
+    @property
+    def out_features(self) -> int: return self.weight_float8.shape[0]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shape = x.shape
+        x8, scale = quantize_rows_float8(x.reshape(-1, shape[-1]))
+        y = torch._scaled_mm(x8, self.weight_float8.t(), scale_a=scale, scale_b=self.weight_scale, out_dtype=self.out_dtype,
+                             use_fast_accum=self.fast_accumulation and x.is_cuda)
+        if self.bias is not None: y = y + self.bias
+        return y.view(*shape[:-1], y.shape[-1])
+
+# %% ../../nbs/models/00_layers.ipynb 37
+def _to_float8(linear, **kwargs):
+    if type(linear) is not nn.Linear:
+        raise PartCrafterInputError(f"float8 inference needs plain linear layers, got {type(linear).__name__}: merge LoRA adapters first")
+    return Float8Linear.from_linear(linear, **kwargs)
+
+def float8_inference(model: nn.Module, out_dtype=torch.bfloat16, fast_accumulation: bool = True) -> nn.Module:
+    "Replace the linear layers of every `DiTBlock` of `model` by `Float8Linear`s (in place; sampling only). Returns `model`."
+    kw = dict(out_dtype=out_dtype, fast_accumulation=fast_accumulation)
+    blocks = [m for m in model.modules() if isinstance(m, DiTBlock)]
+    if not blocks: raise PartCrafterInputError(f"{type(model).__name__} has no DiTBlock to convert")
+    for block in blocks:
+        for attn in (block.attn1, block.attn2):
+            if attn is None: continue
+            if not isinstance(attn._fused, Float8Linear):
+                attn.fuse_projections()
+                w, b = attn._fused
+                attn._set_fused(Float8Linear(w, b, **kw))
+            if attn.is_cross and type(attn.to_q) is nn.Linear: attn.to_q = _to_float8(attn.to_q, **kw)
+            if type(attn.to_out[0]) is nn.Linear: attn.to_out[0] = _to_float8(attn.to_out[0], **kw)
+        ff = block.ff.net
+        if type(ff[0].proj) is nn.Linear: ff[0].proj = _to_float8(ff[0].proj, **kw)
+        if type(ff[2]) is nn.Linear: ff[2] = _to_float8(ff[2], **kw)
+        if type(block.skip_linear) is nn.Linear: block.skip_linear = _to_float8(block.skip_linear, **kw)
     return model

@@ -17,7 +17,7 @@ from diffusers.utils import USE_PEFT_BACKEND, scale_lora_layers, unscale_lora_la
 from torch import nn
 
 from ..core import PartCrafterInputError
-from .layers import DiTBlock, fuse_attention_projections, unfuse_attention_projections
+from .layers import DiTBlock, float8_inference, fuse_attention_projections, unfuse_attention_projections
 
 # %% auto 0
 __all__ = ['DIT_CONFIGS', 'DIT_TOKENS', 'dit_config', 'part_counts', 'timesteps_per_part', 'context_per_scene',
@@ -110,6 +110,20 @@ class PartCrafterDiTModel(ModelMixin, ConfigMixin, PeftAdapterMixin):
         fuse_attention_projections(self)
 
     def unfuse_qkv_projections(self): unfuse_attention_projections(self)
+
+    def compile_blocks(self, **compile_kwargs) -> 'PartCrafterDiTModel':
+        """Compile every transformer block in place with `torch.compile` (regional compilation: the blocks share their
+        code, so each block kind compiles once; training and sampling both use it). `compile_kwargs` go to
+        `torch.compile` (e.g. `mode=`, `backend=`). Returns the model."""
+        import torch._dynamo.config as dynamo_config        # block kinds x LoRA on/off x grad modes exceed the default 8
+        dynamo_config.recompile_limit = max(getattr(dynamo_config, 'recompile_limit', 8), 64)
+        for block in self.blocks: block.compile(**{'dynamic': False, **compile_kwargs})
+        return self
+
+    def enable_float8_inference(self, fast_accumulation: bool = True) -> 'PartCrafterDiTModel':
+        """Sampling-only float8 twin of this model (`float8_inference`: e4m3 products with per-row scales in every block,
+        faster sampling on Hopper GPUs at a larger error; see `models.layers`). Returns the model."""
+        return float8_inference(self, out_dtype=self.dtype, fast_accumulation=fast_accumulation)
 
     def _block_uses_zero_context(self, layer: int) -> bool:
         "True if block `layer` gets the unconditional (zero) image tokens (`enable_local/global_cross_attn=False`)."
