@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import Dataset, Sampler
 
+# also names of this module: `from partcrafter_dpo.pairs import DPODataError, seed_dirs` keeps working
 from .core import (DPODataError, atomic_write_text, seed_dirs, scene_dirs, scene_dir, scene_id_of,
                                   read_seed, read_json, COMPLETE_MARKER, GEOMETRY_FILE, GT_LATENTS_FILE, PAIRS_FILE,
                                   SCENE_METADATA_FILE, SEED_INFO_FILE, ANALYSIS_FILE, IMAGE_FEATURES_FILE, LATENTS_FILE)
@@ -101,10 +102,6 @@ def build_pairs(candidates, config: PairConfig = PairConfig(), counts: dict | No
     pairs = pairs[:config.max_pairs] if config.max_pairs is not None else pairs
     counts['kept'] = counts.get('kept', 0) + len(pairs)
     return pairs
-
-# %% ../nbs/02_pairs.ipynb 14
-# The folder layout, its reader (`seed_dirs`, `read_seed`) and `DPODataError` are `00_core`'s, imported above; they are
-# names of this module too, so `from partcrafter_dpo.pairs import COMPLETE_MARKER, DPODataError, seed_dirs` keeps working.
 
 # %% ../nbs/02_pairs.ipynb 15
 def _candidate_geometry(seed_dir: Path) -> dict:
