@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb 3
 from __future__ import annotations
-import copy, difflib, json, os, shutil, tempfile, warnings
+import copy, difflib, functools, json, os, shutil, tempfile, warnings
 from dataclasses import dataclass, field, fields, is_dataclass, MISSING
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +16,7 @@ __all__ = ['SCENE_SUFFIX', 'COMPLETE_MARKER', 'SCENE_METADATA_FILE', 'IMAGE_FEAT
            'SEED_INFO_FILE', 'ANALYSIS_FILE', 'GEOMETRY_FILE', 'LATENTS_FILE', 'PartCrafterInputError',
            'MissingComponentError', 'DPODataError', 'atomic_path', 'atomic_write_bytes', 'atomic_write_text',
            'atomic_write_json', 'atomic_dir', 'scene_dir', 'scene_id_of', 'seed_dir', 'read_json', 'scene_dirs',
-           'seed_dirs', 'read_seed', 'SamplerSettings', 'ConfigError', 'load_config']
+           'seed_dirs', 'read_seed', 'SamplerSettings', 'ConfigError', 'load_config', 'renamed_keys']
 
 # %% ../nbs/00_core.ipynb 6
 class PartCrafterInputError(ValueError):
@@ -184,8 +184,9 @@ def _yaml_where(e) -> str:
 # %% ../nbs/00_core.ipynb 23
 def load_config(cls, path=None, overrides=(), aliases: dict | None = None):
     """An instance of the config dataclass `cls`: its defaults, updated by the YAML file `path` (optional), then by the
-    `key=value` overrides (`a.b=value` inside a section). `aliases`: {old key: new key} of renamed keys (dotted)."""
-    aliases, tree, where, set_by, unknown = dict(aliases or {}), {}, {}, {}, []
+    `key=value` overrides (`a.b=value` inside a section). `aliases`: {old key: new key} of renamed keys (dotted), besides
+    those the classes declare with `renamed_keys`."""
+    aliases, tree, where, set_by, unknown = {**_declared_aliases(cls), **(aliases or {})}, {}, {}, {}, []
     def put(keys, value, source):
         orig = '.'.join(keys)
         for n in range(len(keys), 0, -1):                    # a renamed key (or section): its new name, with a warning
@@ -235,6 +236,13 @@ def load_config(cls, path=None, overrides=(), aliases: dict | None = None):
     if unknown: raise ConfigError(_unknown_keys_message(cls, unknown))
     return _build(cls, tree, '', where)
 
+def _declared_aliases(cls, prefix: str = '') -> dict:
+    "{old key: new key} (dotted) that `cls` and its sections declare with `renamed_keys`."
+    out = {prefix + old: prefix + new for old, new in getattr(cls, 'renamed_keys', {}).items()}
+    for f in fields(cls):
+        if is_dataclass(d := _field_default(f)): out.update(_declared_aliases(type(d), f"{prefix}{f.name}."))
+    return out
+
 def _unknown_keys_message(cls, unknown) -> str:
     def hint(key, c, prefix):
         m = difflib.get_close_matches(key.rsplit('.', 1)[-1], [f.name for f in fields(c)], 1)
@@ -251,3 +259,21 @@ def _build(c, node: dict, prefix: str, where: dict):
         kw[k] = (_build(type(default), v, f"{prefix}{k}.", where) if is_dataclass(default)
                  else _coerce(fs[k], v, prefix + k, where.get(prefix + k, '')))
     return c(**kw)
+
+# %% ../nbs/00_core.ipynb 29
+def renamed_keys(**renamed):
+    """Class decorator of a config dataclass whose fields `old=new` were renamed: `cls(old=...)` still works, with a
+    `DeprecationWarning`, and `load_config` reads `old` in files and overrides (`cls.renamed_keys`)."""
+    def decorate(cls):
+        init = cls.__init__
+        @functools.wraps(init)
+        def __init__(self, *args, **kwargs):
+            for old, new in renamed.items():
+                if old not in kwargs: continue
+                if new in kwargs: raise TypeError(f"{cls.__name__}: {old!r} and {new!r} are the same setting ({old!r} is its old name); give one")
+                warnings.warn(f"{cls.__name__}: {old!r} is renamed {new!r}; the old name will stop working", DeprecationWarning, stacklevel=2)
+                kwargs[new] = kwargs.pop(old)
+            init(self, *args, **kwargs)
+        cls.__init__, cls.renamed_keys = __init__, {**getattr(cls, 'renamed_keys', {}), **renamed}
+        return cls
+    return decorate
