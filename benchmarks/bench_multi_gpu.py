@@ -134,7 +134,7 @@ def main():
     if a.released_train:
         model, data = released_fixture(work / 'released')
         rt = ['train', '--config', str(ROOT / 'configs' / 'partcrafter_dpo.yaml'), f'model={model}', f'data={data}',
-              f'max_steps={a.released_steps}', 'lr_warmup_steps=2'] + common
+              f'max_steps={a.released_steps}', 'warmup_steps=2'] + common
         (t1, tn), _ = pair('released', rt, output_dir, accumulation(2 * n), accumulation(2))
         compare_train('train, released-size DiT + LoRA r64 (4 pairs x 8 parts x 512 tokens per batch)', hist(t1), hist(tn), n, 2)
 

@@ -4,10 +4,10 @@
 
 # %% ../nbs/90_cli.ipynb 2
 from __future__ import annotations
-import argparse, json, logging, os, sys
+import argparse, json, logging, os, sys, warnings
 from pathlib import Path
 
-from .core import SCENE_SUFFIX, SCENE_METADATA_FILE
+from .core import SamplerSettings, SCENE_SUFFIX, SCENE_METADATA_FILE
 
 # %% auto 0
 __all__ = ['PY_TO_FLAG', 'COUNT_MINIMA', 'RUN_TRAIN_OVERRIDES', 'MODEL_COMMANDS', 'CLIError', 'cli_message', 'is_user_error',
@@ -92,17 +92,11 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 # %% ../nbs/90_cli.ipynb 6
 def _train_config(config, overrides):
     "The `DPOTrainConfig` of `train`'s command line, its data and model folders checked: a `CLIError` naming the key otherwise."
-    import yaml
     from partcrafter_dpo.training import load_train_config
-    try: cfg = load_train_config(config, overrides)
-    except FileNotFoundError: raise
-    except yaml.YAMLError as e:
-        where = getattr(e, 'problem_mark', None)
-        raise CLIError(f"--config {config}: not valid YAML" + (f" (line {where.line + 1}, column {where.column + 1}: {e.problem})" if where else '')
-                       + "; fix the file, or give the settings as key=value after `train`", status=2) from e
-    except ValueError as e: raise CLIError(str(e), status=2) from e
+    try: cfg = load_train_config(config, overrides)               # a missing file: FileNotFoundError, naming it
+    except ValueError as e: raise CLIError(str(e), status=2) from e      # unknown key, not YAML, bad value
     minima = dict(max_steps=1, pairs_per_device=1, gradient_accumulation_steps=1, lora_rank=1, log_every=1, checkpoint_every=1,
-                  keep_checkpoints=1, validation_scenes=1, validation_steps=1, lr_warmup_steps=0, validate_every=0)
+                  keep_checkpoints=1, validation_scenes=1, validation_steps=1, warmup_steps=0, validate_every=0)
     for k, lo in minima.items():
         if getattr(cfg, k) < lo: raise CLIError(f"{k}={getattr(cfg, k)}: must be >= {lo}", status=2)
     data = Path(cfg.data)
@@ -142,7 +136,6 @@ def _describe_data_run(summary, out) -> str:
     ok = [m for m in metas if m.get('status') == 'complete']
     return (f"{len(summary.results)} scenes: " + ', '.join(d.replace('complete', 'generated').replace('skipped', 'skipped (already complete)') for d in done)
             + f"; {out} holds {len(ok)} complete scenes, {sum(int(m.get('num_pairs', 0)) for m in ok)} preference pairs")
-
 
 # %% ../nbs/90_cli.ipynb 8
 def _format_report(path, report) -> str:
@@ -242,15 +235,30 @@ def apply_worker_threads(args) -> int:
     if getattr(args, 'threads', None): torch.set_num_threads(args.threads); return args.threads
     return set_worker_threads(args.shard[1] if getattr(args, 'shard', None) else None)
 
+_SAMPLER = SamplerSettings()
+
+def _add_sampler_options(p, seeds_help: str):
+    "The sampler flags of `create-data` and `evaluate`, their defaults those of `SamplerSettings`."
+    s = _SAMPLER
+    p.add_argument('--seeds', type=int, nargs='+', default=list(s.seeds), help=seeds_help)
+    p.add_argument('--steps', type=int, default=s.num_inference_steps, help='sampling steps')
+    p.add_argument('--guidance', type=float, default=s.guidance_scale, help='classifier-free guidance scale')
+    p.add_argument('--octree-depth', type=int, default=s.octree_depth, help='mesh extraction at 2^depth cells per axis')
+    p.add_argument('--coarse-depth', type=int, default=s.coarse_depth or 0, help='mesh extraction refines from a 2^N grid (0: dense; 5 is ~5x faster on CPU)')
+    p.add_argument('--score-resolution', type=int, default=s.score_resolution, help='cells of the volume scorer along the longest side')
+
+def _sampler_kwargs(args) -> dict:
+    "The `SamplerSettings` fields of parsed sampler flags (`--coarse-depth 0`: dense, None)."
+    return dict(seeds=args.seeds, num_inference_steps=args.steps, guidance_scale=args.guidance, octree_depth=args.octree_depth,
+                coarse_depth=args.coarse_depth or None, score_resolution=args.score_resolution)
+
 def create_data_cli(args) -> int:
     from accelerate import PartialState
     from partcrafter_dpo.generation import PartCrafterDPODataCreator, GenerationConfig
     from partcrafter_dpo.pairs import write_preference_pairs
     ds = open_kitchen(args.data, args.split); check_model_folder(args.model)        # inputs first: before the model loads
     if args.adapter and not Path(args.adapter).is_dir(): raise CLIError(f"--adapter {args.adapter}: no such adapter folder (a train run writes OUTPUT_DIR/adapter)")
-    cfg = GenerationConfig(seeds=args.seeds, num_inference_steps=args.steps, guidance_scale=args.guidance, octree_depth=args.octree_depth,
-                           coarse_depth=args.coarse_depth or None, score_resolution=args.score_resolution, also_tagac=args.tagac,
-                           geometry_points=args.geometry_points, gt_latents=not args.no_gt_latents)
+    cfg = GenerationConfig(**_sampler_kwargs(args), also_tagac=args.tagac, geometry_points=args.geometry_points, gt_latents=not args.no_gt_latents)
     state = PartialState(cpu=_wants_cpu()); apply_worker_threads(args)
     index, count = args.shard or (state.process_index, state.num_processes)
     pipe = load_pipeline(args.model, args.device or state.device, args.dtype)
@@ -273,14 +281,12 @@ def create_data_cli(args) -> int:
 def _add_create_data_parser(sub):
     p = sub.add_parser('create-data', help='generate seeded candidates, score them and build preference pairs')
     p.add_argument('--data', required=True, help='messy-kitchen data root'); p.add_argument('--out', default='dpo_data/messy_kitchen_dpo', help='output folder (resumes what is there)')
-    p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2, 3], help='candidate seeds per scene (0..999)'); p.add_argument('--model', default=None, help='weights folder (default: bundled small model)')
+    _add_sampler_options(p, 'candidate seeds per scene (0..999)')
+    p.add_argument('--model', default=None, help='weights folder (default: bundled small model)')
     p.add_argument('--split', default='train', help="scene split to use ('train', 'val', 'test', several joined by '+', e.g. 'val+test'; 'all' for every scene)")
     p.add_argument('--limit', type=int, default=None, help='only the first N scenes (sorted ids; default: all)')
-    p.add_argument('--steps', type=int, default=50, help='sampling steps'); p.add_argument('--guidance', type=float, default=7.0, help='classifier-free guidance scale')
-    p.add_argument('--octree-depth', type=int, default=8, help='mesh extraction at 2^depth cells per axis'); p.add_argument('--score-resolution', type=int, default=64, help='cells of the volume scorer along the longest side')
     p.add_argument('--dtype', default='float32', choices=['float32', 'bfloat16', 'float16'], help='weights dtype')
     p.add_argument('--tagac', action='store_true', help='also store the reference (tagac) scores of every candidate')
-    p.add_argument('--coarse-depth', type=int, default=6, help='mesh extraction refines from a 2^N grid (0: dense; 5 is ~5x faster on CPU)')
     p.add_argument('--geometry-points', type=int, default=2000, help="surface points per part for each candidate's Chamfer / F-score to the ground truth, written as geometry.json (0: none)")
     p.add_argument('--no-gt-latents', action='store_true', help="do not write gt_latents.pt (the ground-truth anchor of train's gt_weight)")
     p.add_argument('--adapter', default=None, help="LoRA adapter folder to sample with (the next round of online DPO)")
@@ -319,9 +325,7 @@ def evaluate_cli(args) -> int:
     apply_worker_threads(args)
     pipe = load_pipeline(args.model, args.device); pipe.set_progress_bar_config(disable=True)
     ids = ds.scene_ids[:args.limit] if args.limit else None
-    cfg = EvalConfig(seeds=args.seeds, num_inference_steps=args.steps, guidance_scale=args.guidance, octree_depth=args.octree_depth, tagac=not args.no_tagac,
-                     score_resolution=args.score_resolution, num_points=args.num_points, coarse_depth=args.coarse_depth or None,
-                     shape_indicators=not args.no_shape_indicators)
+    cfg = EvalConfig(**_sampler_kwargs(args), tagac=not args.no_tagac, num_points=args.num_points, shape_indicators=not args.no_shape_indicators)
     if args.shard:
         index, count = args.shard
         ids = sorted(ids if ids is not None else ds.scene_ids)[index::count]
@@ -338,11 +342,9 @@ def _add_evaluate_parser(sub):
     p.add_argument('--model', default=None, help='weights folder (default: bundled small model)')
     p.add_argument('--adapter', action='append', default=[], help='NAME=PATH of a LoRA adapter folder (repeatable)')
     p.add_argument('--split', default='test', help="scene split ('train', 'val', 'test', several joined by '+'; 'all' for every scene)"); p.add_argument('--limit', type=int, default=None, help='only the first N scenes (default: all)')
-    p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2, 3], help='samples per scene and model (the same seeds for every model)'); p.add_argument('--steps', type=int, default=50, help='sampling steps')
-    p.add_argument('--guidance', type=float, default=7.0, help='classifier-free guidance scale'); p.add_argument('--octree-depth', type=int, default=8, help='mesh extraction at 2^depth cells per axis')
+    _add_sampler_options(p, 'samples per scene and model (the same seeds for every model)')
     p.add_argument('--device', default=None, help='torch device (default: CPU)'); p.add_argument('--no-tagac', action='store_true', help='skip the reference (tagac) scores')
-    p.add_argument('--score-resolution', type=int, default=64, help='cells of the volume scorer along the longest side'); p.add_argument('--num-points', type=int, default=10_000, help='surface points per part for Chamfer / F-score')
-    p.add_argument('--coarse-depth', type=int, default=6, help='mesh extraction refines from a 2^N grid (0: dense; 5 is ~5x faster on CPU)')
+    p.add_argument('--num-points', type=int, default=10_000, help='surface points per part for Chamfer / F-score')
     p.add_argument('--no-shape-indicators', action='store_true', help="skip PartCrafter's part-overlap IoU, part volumes, components and gaps per sample")
     p.add_argument('--shard', type=parse_shard, default=None, help='I/N: only generate and score every N-th scene from the I-th (no report); a run without --shard then reports on the cached samples')
     p.add_argument('--threads', type=int, default=None, help="torch threads of this process (default: OMP_NUM_THREADS if set, else the machine's cores divided by the --shard count)")
@@ -368,7 +370,7 @@ def bundled_model_available() -> bool:
     return (p / 'transformer').is_dir() and (p / 'vae').is_dir()
 
 # `train` settings of the main job's short run (two CPU cores); everything else is DPOTrainConfig's default
-RUN_TRAIN_OVERRIDES = ('learning_rate=1e-4', 'lr_warmup_steps=0', 'pairs_per_device=2', 'gradient_accumulation_steps=1', 'lora_rank=16',
+RUN_TRAIN_OVERRIDES = ('learning_rate=1e-4', 'warmup_steps=0', 'pairs_per_device=2', 'gradient_accumulation_steps=1', 'lora_rank=16',
                        'lora_alpha=16', 'gradient_checkpointing=false', 'checkpoint_every=10', 'validate_every=0')
 
 def _stage_process(argv, debug: bool = False) -> int:
@@ -457,7 +459,7 @@ def _add_run_parser(sub):
     p = sub.add_parser('run', help='the main job end to end on the embedded default (synthetic scenes + bundled model)')
     p.add_argument('--out', default='runs/default', help='output folder (a rerun resumes what is there)'); p.add_argument('--seed', type=int, default=0, help='generator seed of the training scenes (held-out: seed + 1)')
     p.add_argument('--scenes', type=int, default=6, help='training scenes'); p.add_argument('--heldout-scenes', type=int, default=4, help='held-out scenes of the evaluation')
-    p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2, 3], help='candidate seeds per training scene')
+    p.add_argument('--seeds', type=int, nargs='+', default=list(_SAMPLER.seeds), help='candidate seeds per training scene')
     p.add_argument('--eval-seeds', type=int, nargs='+', default=[0, 1], help='samples per held-out scene and model')
     p.add_argument('--model', default=None, help='weights folder (default: the bundled small model)')
     p.add_argument('--steps', type=int, default=8, help='sampling steps'); p.add_argument('--octree-depth', type=int, default=5, help='mesh extraction at 2^depth cells per axis')
@@ -465,7 +467,6 @@ def _add_run_parser(sub):
     p.add_argument('--workers', type=int, default=None, help='synth processes (default: all cores)')
     p.add_argument('--no-tagac', action='store_true', help='score the evaluation with the volume scorer only (the reference tagac scorer adds about 0.1 s of CPU per sample)')
     p.set_defaults(func=run_cli)
-
 
 # %% ../nbs/90_cli.ipynb 33
 _SUBCOMMANDS = [_add_score_parser, _add_synth_parser, _add_create_data_parser, _add_train_parser, _add_evaluate_parser, _add_pretrain_parser, _add_run_parser]
@@ -506,6 +507,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format='%(levelname)s %(name)s: %(message)s')
     passive_openmp_waits()                                  # before anything imports torch
+    warnings.filterwarnings('default', message=r'config key .* is renamed', category=DeprecationWarning)   # an old config's renamed keys
     if not args.verbose and args.command in MODEL_COMMANDS: quiet_weight_loading()
     try:
         check_counts(args); check_output_folder(args)

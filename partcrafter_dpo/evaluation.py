@@ -16,7 +16,7 @@ from scipy.spatial import cKDTree
 from tqdm.auto import tqdm
 
 from .penetration import score_scene, PenetrationInputError, load_scene_parts
-from .core import atomic_write_text
+from .core import SamplerSettings, atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -54,21 +54,14 @@ def paired_statistics(before, after, n_boot: int = 2000, seed: int = 0, tol: flo
 
 # %% ../nbs/05_evaluation.ipynb 11
 @dataclass
-class EvalConfig:
-    "Sampling, scoring and statistics settings of an evaluation."
-    seeds: tuple = (0, 1, 2, 3)
-    num_inference_steps: int = 50
-    guidance_scale: float = 7.0
-    octree_depth: int = 8
-    coarse_depth: int | None = 6          # mesh extraction refines from a 2^coarse_depth grid (None: dense); 5 is ~5x faster on CPU
-    score_resolution: int = 64
+class EvalConfig(SamplerSettings):
+    "Sampling, scoring and statistics settings of an evaluation (the shared sampler fields of `SamplerSettings` first)."
     num_points: int = 10_000
     fscore_threshold: float = 0.1
     n_boot: int = 2000
     stats_seed: int = 0
     tagac: bool = True                    # also the reference definition (costly on dense meshes: exact distances to every triangle)
     shape_indicators: bool = True         # PartCrafter's part-overlap IoU, part volumes, components per part, gaps between parts
-    def __post_init__(self): self.seeds = tuple(int(s) for s in self.seeds)
 
 # %% ../nbs/05_evaluation.ipynb 13
 def part_overlap_iou(meshes, pitch: float = 2 / 64) -> dict:

@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 
 import partcrafter_dpo
 from .penetration import score_scene, PenetrationInputError
-from .core import (DPODataError, atomic_path, atomic_dir, atomic_write_bytes, atomic_write_json, read_json, scene_dir,
+from .core import (SamplerSettings, DPODataError, atomic_path, atomic_dir, atomic_write_bytes, atomic_write_json, read_json, scene_dir,
                                   seed_dir, COMPLETE_MARKER, GEOMETRY_FILE, GT_LATENTS_FILE, IMAGE_FEATURES_FILE, LATENTS_FILE,
                                   ANALYSIS_FILE, SEED_INFO_FILE, SCENE_METADATA_FILE)
 
@@ -28,22 +28,16 @@ __all__ = ['log', 'GenerationConfig', 'model_fingerprint', 'merged_glb', 'ground
 
 # %% ../nbs/01_generation.ipynb 5
 @dataclass
-class GenerationConfig:
-    "Sampler, decoder and scorer settings of the data creator."
-    seeds: tuple = (0, 1, 2, 3)
-    num_inference_steps: int = 50
-    guidance_scale: float = 7.0
+class GenerationConfig(SamplerSettings):
+    "Sampler, decoder and scorer settings of the data creator (the shared sampler fields of `SamplerSettings` first)."
     num_tokens: int | None = None          # None: the pipeline's default
-    octree_depth: int = 8                  # mesh extraction grid 2^depth
-    coarse_depth: int | None = 6           # refine from a 2^coarse_depth grid (None: dense); 5 is ~5x faster on CPU, keeps every part
     score_method: str = 'volume'
-    score_resolution: int = 64
     also_tagac: bool = False               # also store the reference definition (scene fitted into the workspace; ~1 s per candidate on CPU)
     geometry_points: int = 2000            # surface points per part for each candidate's Chamfer / F-score to the ground truth (0: none)
     gt_latents: bool = True                # VAE-encode the ground-truth parts into gt_latents.pt (the anchor of train's gt_weight)
 
     def __post_init__(self):
-        self.seeds = tuple(int(s) for s in self.seeds)
+        super().__post_init__()
         if not self.seeds: raise ValueError("seeds must not be empty")
         if len(set(self.seeds)) != len(self.seeds): raise ValueError(f"duplicate seeds {self.seeds}")
         if min(self.seeds) < 0 or max(self.seeds) > 999: raise ValueError(f"seeds must be in 0..999 (folder names 000..999), got {self.seeds}")

@@ -5,18 +5,17 @@
 # %% ../nbs/04_training.ipynb 2
 from __future__ import annotations
 import json, logging, math, random, shutil, time
-from dataclasses import dataclass, field, asdict, fields
+from dataclasses import dataclass, field, asdict
 from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 from tqdm.auto import tqdm
 
 from .pairs import PartCrafterDPODataset, PartCountBatchSampler, collate_pairs, PairConfig
 from .dpo_loss import preference_forward, dpo_loss, dro_loss, sft_loss, regularised_loss, supervised_flow_error
-from .core import (PartCrafterInputError, DPODataError, atomic_path, atomic_dir, atomic_write_text, read_json, scene_dirs,
-                                  IMAGE_FEATURES_FILE, SCENE_METADATA_FILE)
+from .core import (SamplerSettings, load_config, renamed_keys, PartCrafterInputError, DPODataError, atomic_path, atomic_dir,
+                                  atomic_write_text, read_json, scene_dirs, IMAGE_FEATURES_FILE, SCENE_METADATA_FILE)
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +29,7 @@ __all__ = ['log', 'DEFAULT_LORA_TARGETS', 'DPOTrainConfig', 'load_train_config',
 # %% ../nbs/04_training.ipynb 6
 DEFAULT_LORA_TARGETS = ("attn1.to_q", "attn1.to_k", "attn1.to_v", "attn1.to_out.0", "attn2.to_q", "attn2.to_k", "attn2.to_v", "attn2.to_out.0")
 
+@renamed_keys(lr_warmup_steps='warmup_steps')
 @dataclass
 class DPOTrainConfig:
     "Every setting of a DPO (or DRO / SFT) run; see the table above."
@@ -42,7 +42,7 @@ class DPOTrainConfig:
     adam_beta1: float = 0.9
     adam_beta2: float = 0.999
     weight_decay: float = 0.01
-    lr_warmup_steps: int = 200
+    warmup_steps: int = 200
     max_steps: int = 2000
     pairs_per_device: int = 4
     gradient_accumulation_steps: int = 2
@@ -91,29 +91,10 @@ class DPOTrainConfig:
 
 # %% ../nbs/04_training.ipynb 8
 def load_train_config(path=None, overrides=()) -> DPOTrainConfig:
-    "A `DPOTrainConfig` from a YAML file (optional) and `key=value` overrides."
-    d, source = {}, {}                                       # key -> where it was set (for error messages)
-    if path is not None:
-        p = Path(path)
-        if not p.is_file(): raise FileNotFoundError(f"{p}: no such config file")
-        d = yaml.safe_load(p.read_text()) or {}
-        source = {k: f"in {p}" for k in d}
-    for o in overrides:
-        if '=' not in o: raise ValueError(f"override {o!r} is not key=value")
-        k, v = o.split('=', 1); d[k.strip()] = yaml.safe_load(v); source[k.strip()] = f"in the override {o!r}"
-    types = {f.name: str(f.type) for f in fields(DPOTrainConfig)}
-    unknown = sorted(set(d) - set(types))
-    if unknown:
-        import difflib
-        hint = lambda k: (lambda m: f" (did you mean {m[0]!r}?)" if m else "")(difflib.get_close_matches(k, types, 1))
-        raise ValueError("unknown config key " + "; ".join(f"{k!r} {source[k]}{hint(k)}" for k in unknown) + f"; known keys: {', '.join(sorted(types))}")
-    for k, v in d.items():                                   # YAML 1.1 reads 3e-3 (no dot) as a string
-        if isinstance(v, str) and types[k].split(' |')[0] in ('float', 'int'):
-            try: d[k] = float(v) if types[k].startswith('float') else int(v)
-            except ValueError: raise ValueError(f"config key {k!r}: {v!r} is not a number") from None
-    return DPOTrainConfig(**d)
+    "A `DPOTrainConfig` from a YAML file (optional) and `key=value` overrides (`load_config`)."
+    return load_config(DPOTrainConfig, path, overrides)
 
-# %% ../nbs/04_training.ipynb 11
+# %% ../nbs/04_training.ipynb 13
 def add_lora(transformer, cfg: DPOTrainConfig, adapter_name: str = "default"):
     "Freeze the DiT and add LoRA adapters on `cfg.lora_target_modules`; returns the trainable parameters."
     from peft import LoraConfig
@@ -129,7 +110,7 @@ def lora_module_names(transformer) -> list:
     "Names of the modules that carry LoRA adapters."
     return sorted({n.rsplit('.lora_', 1)[0] for n, _ in transformer.named_parameters() if '.lora_' in n})
 
-# %% ../nbs/04_training.ipynb 15
+# %% ../nbs/04_training.ipynb 17
 class AdapterBaseMismatch(PartCrafterInputError):
     "A LoRA adapter loaded onto base weights other than those it was trained on."
 
@@ -203,7 +184,7 @@ def merge_adapter(transformer):
     if hasattr(transformer, 'peft_config'): del transformer.peft_config
     return transformer
 
-# %% ../nbs/04_training.ipynb 17
+# %% ../nbs/04_training.ipynb 19
 def _rng_state():
     return dict(python=random.getstate(), numpy=np.random.get_state(), torch=torch.get_rng_state(),
                 cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
@@ -229,7 +210,7 @@ def latest_checkpoint(folder):
     cps = sorted(Path(folder).glob('checkpoint-*'))
     return cps[-1] if cps else None
 
-# %% ../nbs/04_training.ipynb 19
+# %% ../nbs/04_training.ipynb 21
 def batch_seed(seed: int, epoch: int, global_batch: int) -> int:
     "Seed of the noise and timesteps of one batch: a function of its place in the data, not of the process that runs it."
     return (seed * 1_000_003 + epoch * 100_003 + global_batch) % (2 ** 63)
@@ -247,7 +228,7 @@ def _objective_loss(cfg, errs, weight):
     if cfg.objective == 'dro': return dro_loss(errs.model_err_w, errs.model_err_l, w, errs.ref_err_l, cfg.dro_loser_clip)
     return sft_loss(errs.model_err_w, w)
 
-# %% ../nbs/04_training.ipynb 20
+# %% ../nbs/04_training.ipynb 22
 def load_transformer_for_training(cfg: DPOTrainConfig):
     "The DiT of `cfg.model` (or the bundled model), frozen, in float32 (accelerate casts for mixed precision)."
     from partcrafter_dpo.models.pipeline import default_model_path, load_diffusers_model
@@ -255,7 +236,7 @@ def load_transformer_for_training(cfg: DPOTrainConfig):
     model = cfg.model if cfg.model is not None else default_model_path()
     return load_diffusers_model(PartCrafterDiTModel, Path(model) / 'transformer')
 
-# %% ../nbs/04_training.ipynb 21
+# %% ../nbs/04_training.ipynb 23
 def release_freed_memory() -> bool:
     """Give the heap memory that freed tensors left behind back to the system (glibc `malloc_trim`); False where there is
     none to call. On the CPU, the activations of one training step are freed in another order than they were allocated,
@@ -290,7 +271,7 @@ def train_dpo(cfg: DPOTrainConfig, transformer=None, resume: bool = False, progr
     if cfg.pair_config is not None and accelerator.is_main_process: log.info("pair rules on %s: %s", cfg.data, dataset.rule_counts)
     sampler = PartCountBatchSampler(dataset, cfg.pairs_per_device, shuffle=True, seed=cfg.seed)
     optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, betas=(cfg.adam_beta1, cfg.adam_beta2), weight_decay=cfg.weight_decay)
-    lr_scheduler = get_scheduler('constant_with_warmup', optimizer, num_warmup_steps=cfg.lr_warmup_steps, num_training_steps=cfg.max_steps)
+    lr_scheduler = get_scheduler('constant_with_warmup', optimizer, num_warmup_steps=cfg.warmup_steps, num_training_steps=cfg.max_steps)
     transformer, optimizer = accelerator.prepare(transformer, optimizer)   # the LR schedule counts optimiser steps: stepped by hand below
     noise_gen = torch.Generator()                                              # reseeded for every batch: see batch_seed
     step, epoch, batch_in_epoch, history = 0, 0, 0, []
@@ -350,8 +331,9 @@ def train_dpo(cfg: DPOTrainConfig, transformer=None, resume: bool = False, progr
     accelerator.end_training()
     return dict(history=history, transformer=accelerator.unwrap_model(transformer))
 
-# %% ../nbs/04_training.ipynb 24
-def make_validation_fn(cfg: DPOTrainConfig, model_dir=None, octree_depth: int = 7, score_resolution: int = 64, guidance_scale: float = 7.0):
+# %% ../nbs/04_training.ipynb 26
+def make_validation_fn(cfg: DPOTrainConfig, model_dir=None, octree_depth: int = SamplerSettings.octree_depth,
+                       score_resolution: int = SamplerSettings.score_resolution, guidance_scale: float = SamplerSettings.guidance_scale):
     "A callable `transformer -> metrics` that samples, decodes and scores the fixed validation scenes."
     from partcrafter_dpo.models.pipeline import PartCrafterPipeline, load_diffusers_model
     from partcrafter_dpo.models.vae import TripoSGVAEModel
@@ -378,14 +360,14 @@ def make_validation_fn(cfg: DPOTrainConfig, model_dir=None, octree_depth: int = 
         with torch.no_grad():
             for feats, n in batch:
                 lat = pipe.sample_latents(feats[None].to(pipe.device), n, None, cfg.validation_steps, guidance_scale, generator=torch.Generator().manual_seed(0))
-                try: scores.append(score_scene(pipe.decode_latents(lat[0], octree_depth=octree_depth), resolution=score_resolution))
+                try: scores.append(score_scene(pipe.decode_latents(lat[0], octree_depth=octree_depth, coarse_depth=SamplerSettings.coarse_depth), resolution=score_resolution))
                 except PenetrationInputError: failed += 1
         nan = float('nan')
         return dict(scene_penetration=float(np.mean([r.scene_penetration for r in scores])) if scores else nan,
                     dpo_score=float(np.mean([r.dpo_score for r in scores])) if scores else nan, failed=float(failed))
     return validate
 
-# %% ../nbs/04_training.ipynb 51
+# %% ../nbs/04_training.ipynb 53
 @torch.no_grad()
 def preference_metrics(transformer, data, beta: float = 500.0, batch_size: int = 8, seed: int = 1234, device=None) -> dict:
     "Mean DPO loss, implicit accuracy and reward margin of `transformer` over every pair in the dpo_data folder `data`."
