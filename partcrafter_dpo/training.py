@@ -53,6 +53,7 @@ class DPOTrainConfig:
     lora_target_modules: tuple = DEFAULT_LORA_TARGETS
     mixed_precision: str = "bf16"
     gradient_checkpointing: bool = True
+    compile_blocks: bool = False
     share_noise: bool = True
     timestep_mean: float = 0.0
     timestep_std: float = 1.0
@@ -263,6 +264,7 @@ def train_dpo(cfg: DPOTrainConfig, transformer=None, resume: bool = False, progr
     transformer = transformer if transformer is not None else load_transformer_for_training(cfg)
     params = add_lora(transformer, cfg) if cfg.init_adapter is None else continue_adapter(transformer, cfg.init_adapter)
     if cfg.gradient_checkpointing: transformer.enable_gradient_checkpointing()
+    if cfg.compile_blocks: transformer.compile_blocks()
     dataset = PartCrafterDPODataset(cfg.data, penetration_threshold=cfg.penetration_threshold, seed=cfg.seed, pair_config=cfg.pair_config,
                                     with_gt=cfg.gt_weight > 0)
     if len(dataset) == 0: raise DPODataError(f"{cfg.data}: no preference pairs (after penetration_threshold={cfg.penetration_threshold}, pair_config={cfg.pair_config}): "
@@ -367,7 +369,7 @@ def make_validation_fn(cfg: DPOTrainConfig, model_dir=None, octree_depth: int = 
                     dpo_score=float(np.mean([r.dpo_score for r in scores])) if scores else nan, failed=float(failed))
     return validate
 
-# %% ../nbs/04_training.ipynb 53
+# %% ../nbs/04_training.ipynb 55
 @torch.no_grad()
 def preference_metrics(transformer, data, beta: float = 500.0, batch_size: int = 8, seed: int = 1234, device=None) -> dict:
     "Mean DPO loss, implicit accuracy and reward margin of `transformer` over every pair in the dpo_data folder `data`."
