@@ -49,17 +49,18 @@ def folder_size(path) -> int:
 # %% ../../nbs/pretraining/06_bundle.ipynb 10
 @torch.no_grad()
 def generate_for_scene(pipe, pixel_values: torch.Tensor, num_parts: int, seeds: list, num_inference_steps: int = 50,
-                       guidance_scale: float = 7.0, octree_depth: int = 7) -> list:
+                       guidance_scale: float = 7.0, octree_depth: int = 7, coarse_depth: int | None = 6) -> list:
     "Part meshes (unit frame) of one candidate per seed for one scene's pixel values (1, 3, H, W)."
     emb = pipe.encode_image(pixel_values.to(pipe.device))
     gens = [torch.Generator(pipe.device).manual_seed(int(s)) for s in seeds]
     lat = pipe.sample_latents(emb.expand(len(seeds), -1, -1), num_parts, None, num_inference_steps, guidance_scale, gens)
-    return pipe.decode_latents(lat, octree_depth=octree_depth)
+    return pipe.decode_latents(lat, octree_depth=octree_depth, coarse_depth=coarse_depth)
 
 # %% ../../nbs/pretraining/06_bundle.ipynb 12
 def evaluate_candidates(candidates: list, gt_points: list, nrm: SceneNormalization, num_points: int = 10000,
-                        threshold: float = 0.1, device=None) -> list:
-    "One record per candidate: matched Chamfer / F-score (unit frame and metres) and volume penetration."
+                        threshold: float = 0.1, device=None, score_resolution: int | None = None) -> list:
+    """One record per candidate: matched Chamfer / F-score (unit frame and metres) and volume penetration (scored at
+    `score_resolution` cells along the scene's longest side; None: the scorer's default)."""
     out = []
     for k, meshes in enumerate(candidates):
         pred = [sample_surface_points(m, num_points, k * 100 + j) for j, m in enumerate(meshes)]
@@ -69,7 +70,7 @@ def evaluate_candidates(candidates: list, gt_points: list, nrm: SceneNormalizati
                    fscore=float(np.mean([f_score(pred[r], gt_points[c], threshold) for r, c in zip(rows, cols)])),
                    num_empty=int(sum(len(p) == 0 for p in pred)), penetration=None, dpo_score=None)
         try:
-            rep = score_scene(nrm.apply(meshes, inverse=True), method='volume', device=device)
+            rep = score_scene(nrm.apply(meshes, inverse=True), method='volume', resolution=score_resolution, device=device)
             rec.update(penetration=float(rep.scene_penetration), dpo_score=float(rep.dpo_score))
         except PenetrationInputError as e: rec['error'] = str(e)[:200]
         out.append(rec)

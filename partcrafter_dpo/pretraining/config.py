@@ -6,12 +6,9 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, asdict, fields, is_dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 
-import yaml
-
-from ..core import PartCrafterInputError
+from ..core import SamplerSettings, load_config
 from .small_model import SMALL_MODEL
 
 # %% auto 0
@@ -64,12 +61,9 @@ class DiTTrainConfig:
     heldout_scenes: int = 64                          # held-out scenes (data.test) used for it
 
 @dataclass
-class EvalConfig:
+class EvalConfig(SamplerSettings):
+    "The `eval` stage: the shared sampler settings, then how many held-out scenes and how their samples are measured."
     num_scenes: int = 32
-    seeds: list = field(default_factory=lambda: [0, 1, 2, 3])
-    num_inference_steps: int = 50
-    guidance_scale: float = 7.0
-    octree_depth: int = 7
     num_points: int = 10000
     threshold: float = 0.1                            # F-score threshold in the unit frame (PartCrafter's 0.1)
 
@@ -92,34 +86,6 @@ class PretrainConfig:
     eval: EvalConfig = field(default_factory=EvalConfig)
 
 # %% ../../nbs/pretraining/02_config.ipynb 10
-def _from_dict(cls, d: dict):
-    known = {f.name: f for f in fields(cls)}
-    unknown = set(d) - set(known)
-    if unknown: raise PartCrafterInputError(f"unknown {cls.__name__} keys: {sorted(unknown)}")
-    out = {}
-    for k, v in d.items():
-        default = getattr(cls(), k)
-        if is_dataclass(default) and isinstance(v, dict): v = _from_dict(type(default), v)
-        elif isinstance(default, float) and isinstance(v, (str, int)) and not isinstance(v, bool): v = float(v)   # YAML reads 1e-3 as a string
-        out[k] = v
-    return cls(**out)
-
-def _set_path(d: dict, key: str, value):
-    *head, last = key.split('.')
-    for h in head: d = d.setdefault(h, {})
-    d[last] = value
-
 def load_pretrain_config(path=None, overrides: list | None = None) -> PretrainConfig:
     "`PretrainConfig` from a YAML file (or the defaults) with `key.sub=value` overrides."
-    raw = asdict(PretrainConfig())
-    if path is not None:
-        user = yaml.safe_load(Path(path).read_text()) or {}
-        def merge(a, b):
-            for k, v in b.items():
-                if isinstance(v, dict) and isinstance(a.get(k), dict) and k != 'model': merge(a[k], v)
-                else: a[k] = v
-        merge(raw, user)
-    for o in overrides or []:
-        if '=' not in o: raise PartCrafterInputError(f"override {o!r} must look like key.sub=value")
-        k, v = o.split('=', 1); _set_path(raw, k.strip(), yaml.safe_load(v))
-    return _from_dict(PretrainConfig, raw)
+    return load_config(PretrainConfig, path, overrides or ())

@@ -133,14 +133,15 @@ def run_pretrain(cfg: PretrainConfig, command: str = "") -> dict:
         for m in tqdm(range(min(ec.num_scenes, test.num_scenes)), desc='eval'):
             parts = test.scene_parts(m)
             px = pixel_values_from_uint8(test.images[m:m + 1], pipe.feature_extractor_dinov2)
-            cands = generate_for_scene(pipe, px, len(parts), ec.seeds, ec.num_inference_steps, ec.guidance_scale, ec.octree_depth)
+            cands = generate_for_scene(pipe, px, len(parts), ec.seeds, ec.num_inference_steps, ec.guidance_scale, ec.octree_depth, ec.coarse_depth)
             gt = [test.surface[i, :, :3].float().numpy() for i in parts.tolist()]
-            for s, r in zip(ec.seeds, evaluate_candidates(cands, gt, test.normalization(m), ec.num_points, ec.threshold, acc.device)):
+            for s, r in zip(ec.seeds, evaluate_candidates(cands, gt, test.normalization(m), ec.num_points, ec.threshold, acc.device, ec.score_resolution)):
                 records.append(dict(scene=int(test.scene_index[m]), seed=int(s), num_parts=len(parts), **r))
         held = comparable(latent_scenes(test, cfg.dit.heldout_scenes, pipe.vae, pipe.image_encoder_dinov2, pipe.feature_extractor_dinov2, renderings=False))
         results['eval'] = dict(summary=summarize_evaluation(records), records=records,
                                image_reliance=image_reliance(pipe.transformer, held) if held is not None else None,
-                               settings=dict(steps=ec.num_inference_steps, guidance=ec.guidance_scale, octree_depth=ec.octree_depth))
+                               settings=dict(steps=ec.num_inference_steps, guidance=ec.guidance_scale, octree_depth=ec.octree_depth,
+                                             coarse_depth=ec.coarse_depth, score_resolution=ec.score_resolution))
         atomic_write_json(out / 'eval.json', results['eval'])
         log.info("eval: %s", results['eval']['summary'])
     return results
