@@ -354,7 +354,7 @@ def _add_evaluate_parser(sub):
 
 # %% ../nbs/90_cli.ipynb 30
 def pretrain_cli(args) -> int:
-    from partcrafter_dpo.pretrain import pretrain_command
+    from partcrafter_dpo.pretraining.recipe import pretrain_command
     return pretrain_command(args.config, args.overrides)
 
 def _add_pretrain_parser(sub):

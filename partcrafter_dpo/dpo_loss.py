@@ -10,12 +10,12 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .models.scheduling import flow_noisy_latents, flow_target
+from .models.scheduling import sample_flow_timesteps, flow_matching_inputs
 
 # %% auto 0
-__all__ = ['per_sample_flow_error', 'sample_flow_timesteps', 'PreferenceLossOutput', 'dpo_loss', 'dro_loss', 'sft_loss',
-           'regularised_loss', 'adapters_disabled', 'default_model_call', 'PreferenceBatchErrors', 'preference_forward',
-           'supervised_flow_error']
+__all__ = ['per_sample_flow_error', 'PreferenceLossOutput', 'dpo_loss', 'dro_loss', 'sft_loss', 'regularised_loss',
+           'adapters_disabled', 'default_model_call', 'PreferenceBatchErrors', 'preference_forward',
+           'supervised_flow_error', 'sample_flow_timesteps']
 
 # %% ../nbs/03_dpo_loss.ipynb 6
 def per_sample_flow_error(prediction: torch.Tensor, target: torch.Tensor, part_mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -26,13 +26,7 @@ def per_sample_flow_error(prediction: torch.Tensor, target: torch.Tensor, part_m
     return (per_part * m).sum(1) / m.sum(1).clamp(min=1)
 
 # %% ../nbs/03_dpo_loss.ipynb 9
-def sample_flow_timesteps(n: int, generator: torch.Generator | None = None, mode: str = "logit_normal",
-                          mean: float = 0.0, std: float = 1.0, device=None) -> torch.Tensor:
-    "n timesteps in (0, 1): logit-normal (PartCrafter: mean 0, std 1; DSO: mean 1) or uniform."
-    if mode == "logit_normal": u = torch.randn(n, generator=generator) * std + mean; t = torch.sigmoid(u)
-    elif mode == "uniform": t = torch.rand(n, generator=generator)
-    else: raise ValueError(f"unknown timestep mode {mode!r}: use 'logit_normal' or 'uniform'")
-    return t.clamp(1e-5, 1 - 1e-5).to(device)
+_all_ = ['sample_flow_timesteps']
 
 # %% ../nbs/03_dpo_loss.ipynb 15
 @dataclass
@@ -126,25 +120,20 @@ def preference_forward(model, latent_w, latent_l, cond, generator=None, share_no
                        ref_model=None, model_call=default_model_call, timestep_scale: float = 1000.0) -> PreferenceBatchErrors:
     "Flow errors of winners and losers (B, P, T, C) under one shared timestep per pair, for the model and its reference."
     b = latent_w.shape[0]
-    t = sample_flow_timesteps(b, generator, timestep_mode, timestep_mean, timestep_std).to(latent_w.device)
-    noise_w = torch.randn(latent_w.shape, generator=generator).to(latent_w)
-    noise_l = noise_w if share_noise else torch.randn(latent_l.shape, generator=generator).to(latent_l)
-    x0, noise, tt = torch.cat([latent_w, latent_l]), torch.cat([noise_w, noise_l]), torch.cat([t, t])
-    noisy, target = flow_noisy_latents(x0, noise, tt), flow_target(x0, noise)
+    d = flow_matching_inputs((latent_w, latent_l), generator, timestep_mode, timestep_mean, timestep_std, share_noise=share_noise)
+    ts = d.timesteps * timestep_scale
     cond2 = torch.cat([cond, cond]); mask2 = None if part_mask is None else torch.cat([part_mask, part_mask])
     ref_w = ref_l = None
     if with_reference:        # first: its activations are freed before the trained pass keeps its own for the backward (a lower peak)
         with torch.no_grad(), (contextlib.nullcontext() if ref_model is not None else adapters_disabled(model)):
-            ref = per_sample_flow_error(model_call(ref_model if ref_model is not None else model, noisy, tt * timestep_scale, cond2), target, mask2)
+            ref = per_sample_flow_error(model_call(ref_model if ref_model is not None else model, d.noisy, ts, cond2), d.target, mask2)
         ref_w, ref_l = ref.chunk(2)
-    err = per_sample_flow_error(model_call(model, noisy, tt * timestep_scale, cond2), target, mask2)
-    return PreferenceBatchErrors(*err.chunk(2), ref_w, ref_l, t, noise)
+    err = per_sample_flow_error(model_call(model, d.noisy, ts, cond2), d.target, mask2)
+    return PreferenceBatchErrors(*err.chunk(2), ref_w, ref_l, d.timesteps[:b], d.noise)
 
 # %% ../nbs/03_dpo_loss.ipynb 37
 def supervised_flow_error(model, latents, cond, generator=None, timestep_mean: float = 0.0, timestep_std: float = 1.0,
                           part_mask=None, model_call=default_model_call, timestep_scale: float = 1000.0) -> torch.Tensor:
     "Per-sample flow-matching error (B,) of `model` on clean `latents` (B, P, T, C) given image tokens `cond` (B, L, D)."
-    t = sample_flow_timesteps(latents.shape[0], generator, "logit_normal", timestep_mean, timestep_std).to(latents.device)
-    noise = torch.randn(latents.shape, generator=generator).to(latents)
-    pred = model_call(model, flow_noisy_latents(latents, noise, t), t * timestep_scale, cond)
-    return per_sample_flow_error(pred, flow_target(latents, noise), part_mask)
+    d = flow_matching_inputs(latents, generator, "logit_normal", timestep_mean, timestep_std)
+    return per_sample_flow_error(model_call(model, d.noisy, d.timesteps * timestep_scale, cond), d.target, part_mask)

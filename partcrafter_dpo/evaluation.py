@@ -17,6 +17,8 @@ from tqdm.auto import tqdm
 
 from .penetration import score_scene, PenetrationInputError, load_scene_parts
 from .core import SamplerSettings, atomic_write_text
+from .geometry import sample_surface_points, part_metrics
+from .generation import part_components, ground_truth_unit_frame, merged_glb, sample_candidates
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +83,6 @@ def part_overlap_iou(meshes, pitch: float = 2 / 64) -> dict:
 
 def shape_indicators(meshes, num_points: int = 2000, seed: int = 0) -> dict:
     "Connected components per part and the mean distance from each part's surface to the nearest other part's (sampled)."
-    from partcrafter_dpo.pretrain import sample_surface_points
-    from partcrafter_dpo.generation import part_components
     comps = part_components(meshes)
     pts = [sample_surface_points(m, num_points, seed + i) for i, m in enumerate(meshes)]
     gaps = []
@@ -95,8 +95,6 @@ def shape_indicators(meshes, num_points: int = 2000, seed: int = 0) -> dict:
 # %% ../nbs/05_evaluation.ipynb 16
 def sample_metrics(pred_meshes, gt_meshes, cfg: EvalConfig) -> dict:
     "Penetration, geometry and part count of one generated sample against its ground truth (metres)."
-    from partcrafter_dpo.pretrain import part_metrics
-    from partcrafter_dpo.generation import ground_truth_unit_frame
     ok = [m for m in pred_meshes if m is not None and len(m.faces)]
     rec = dict(num_parts_expected=len(gt_meshes), num_parts_produced=len(ok))
     try:
@@ -132,7 +130,6 @@ def _activate(pipe, adapter):
 
 def evaluate_model(pipe, dataset, out, name: str, adapter: str | None, cfg: EvalConfig, scene_ids=None, progress: bool = True) -> list:
     "Per-sample records of one model on `scene_ids` x `cfg.seeds` (cached, resumable)."
-    from partcrafter_dpo.generation import merged_glb, sample_candidates
     ids = list(scene_ids if scene_ids is not None else dataset.scene_ids)
     records = []
     for sid in tqdm(ids, desc=f'evaluate {name}', disable=not progress):

@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 
 import partcrafter_dpo
 from .penetration import score_scene, PenetrationInputError
+from .geometry import SceneNormalization, part_metrics, sample_surface_points
 from .core import (SamplerSettings, DPODataError, atomic_path, atomic_dir, atomic_write_bytes, atomic_write_json, read_json, scene_dir,
                                   seed_dir, COMPLETE_MARKER, GEOMETRY_FILE, GT_LATENTS_FILE, IMAGE_FEATURES_FILE, LATENTS_FILE,
                                   ANALYSIS_FILE, SEED_INFO_FILE, SCENE_METADATA_FILE)
@@ -81,7 +82,6 @@ def _score(meshes, cfg: GenerationConfig) -> dict:
 # %% ../nbs/01_generation.ipynb 14
 def ground_truth_unit_frame(gt_meshes) -> list:
     "The ground-truth parts mapped into the generator's [-1, 1] frame (the scene normalisation of pretraining and evaluation)."
-    from partcrafter_dpo.pretrain import SceneNormalization
     return SceneNormalization.fit(gt_meshes).apply(gt_meshes)
 
 def part_components(meshes) -> list:
@@ -91,7 +91,6 @@ def part_components(meshes) -> list:
 def candidate_geometry(meshes, gt_unit, report: dict | None = None, num_points: int = 2000) -> dict:
     """A candidate's shape against its scene's ground truth `gt_unit` (both in the unit frame): matched-part Chamfer and
     F-score@0.1, part volumes from the scorer's cells (None when it could not score), connected components per part."""
-    from partcrafter_dpo.pretrain import part_metrics
     parts = [m if m is not None else trimesh.Trimesh() for m in meshes]
     g = part_metrics(parts, gt_unit, num_points)
     vols = None
@@ -104,7 +103,6 @@ def candidate_geometry(meshes, gt_unit, report: dict | None = None, num_points: 
 @torch.no_grad()
 def encode_ground_truth(vae, gt_unit, num_tokens: int, num_points: int = 4096, seed: int = 0) -> torch.Tensor:
     "Posterior means (P, T, C), float32 on the CPU, of the ground-truth parts `gt_unit` under `vae`: the latents to anchor to."
-    from partcrafter_dpo.pretrain import sample_surface_points
     surf = np.stack([sample_surface_points(m, num_points, seed + i, normals=True) for i, m in enumerate(gt_unit)])
     gen = torch.Generator(vae.device).manual_seed(seed)
     return vae.encode(torch.as_tensor(surf, dtype=torch.float32, device=vae.device), num_tokens, generator=gen).latent_dist.mean.float().cpu()

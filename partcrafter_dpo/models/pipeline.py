@@ -88,7 +88,7 @@ class PartCrafterPipelineOutput(BaseOutput):
 COMPONENTS = ("transformer", "vae", "image_encoder_dinov2", "feature_extractor_dinov2", "scheduler")
 
 def default_model_path() -> Path:
-    "The bundled small PartCrafter (`partcrafter_dpo/assets/partcrafter-small`, made by `01e_pretrain`), a `from_pretrained` folder."
+    "The bundled small PartCrafter (`partcrafter_dpo/assets/partcrafter-small`, made by the notebooks of `nbs/pretraining/`), a `from_pretrained` folder."
     from importlib.resources import files
     return Path(str(files("partcrafter_dpo") / "assets" / "partcrafter-small"))
 
