@@ -196,13 +196,10 @@ def parse_shard(text: str) -> tuple[int, int]:
     return i, n
 
 def load_pipeline(model: str | None, device=None, dtype: str = 'float32', tf32: bool = True):
-    """A `PartCrafterPipeline` from a local folder, or the bundled small model when `model` is None. On CUDA, float32 matrix
-    products use TF32 tensor cores unless `tf32` is False (several times faster; diffusers' examples' `--allow_tf32`)."""
-    import torch
-    if device is not None and torch.device(device).type == 'cuda': torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = tf32
-    from partcrafter_dpo.models.pipeline import PartCrafterPipeline
-    pipe = PartCrafterPipeline.from_pretrained(model, torch_dtype=getattr(torch, dtype))     # None: the bundled model
-    return pipe.to(device) if device else pipe
+    """The commands' pipeline: `models.pipeline.load_pipeline` (a local folder, or the bundled small model when `model` is
+    None) with TF32 tensor cores on for float32 matrix products on CUDA unless `tf32` is False."""
+    from partcrafter_dpo.models import pipeline
+    return pipeline.load_pipeline(model, device, dtype, tf32)
 
 # %% ../nbs/90_cli.ipynb 18
 def _wants_cpu() -> bool:

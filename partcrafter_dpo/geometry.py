@@ -12,7 +12,8 @@ from scipy.optimize import linear_sum_assignment
 from scipy.spatial import cKDTree
 
 # %% auto 0
-__all__ = ['sample_surface_points', 'chamfer_distance', 'f_score', 'match_parts', 'part_metrics', 'SceneNormalization']
+__all__ = ['sample_surface_points', 'chamfer_distance', 'f_score', 'match_parts', 'matched_point_metrics', 'part_metrics',
+           'SceneNormalization']
 
 # %% ../nbs/00b_geometry.ipynb 5
 def sample_surface_points(mesh, n: int, seed: int = 0, normals: bool = False) -> np.ndarray:
@@ -70,28 +71,36 @@ def _pairwise_nn(pred: list, gt: list, pairs=None) -> dict:
         out[i, j] = (b.query(pred[i], k=1)[0], a.query(gt[j], k=1)[0]) if a is not None and b is not None else None
     return out
 
-def part_metrics(pred_meshes: list, gt_meshes: list, num_points: int = 10_000, threshold: float = 0.1, seed: int = 0,
-                 match_points: int = 2000) -> dict:
-    """Matched per-part and whole-scene Chamfer distance / F-score of predicted vs ground-truth part meshes (same frame).
-    Parts are matched (Hungarian) on Chamfer distances of `match_points`-point subsets, then measured with all `num_points`.
+def matched_point_metrics(pred_points: list, gt_points: list, threshold: float = 0.1, match_points: int | None = None) -> dict:
+    """Matched per-part and whole-scene Chamfer distance / F-score of predicted vs ground-truth parts given as point sets
+    (lists of (N, 3), same frame). Parts are matched (Hungarian; pairs with an empty set cost 10) on the Chamfer distances
+    of their first `match_points` points (None: all of them), then measured with all points.
     Unmatched ground-truth parts (fewer predictions) count as Chamfer `inf` -> reported via `num_unmatched`."""
-    pred = [sample_surface_points(m, num_points, seed + i) for i, m in enumerate(pred_meshes)]
-    gt = [sample_surface_points(m, num_points, seed + 1000 + i) for i, m in enumerate(gt_meshes)]
-    sub = _pairwise_nn([p[:match_points] for p in pred], [q[:match_points] for q in gt])   # match on random subsets (the samples are i.i.d.)
+    pred, gt = pred_points, gt_points
+    sub = _pairwise_nn(*(([p[:match_points] for p in pred], [q[:match_points] for q in gt]) if match_points is not None else (pred, gt)))
     cost = np.array([[_chamfer_from_nn(sub[i, j]) for j in range(len(gt))] for i in range(len(pred))], dtype=np.float64).reshape(len(pred), len(gt))
     rows, cols = linear_sum_assignment(np.where(np.isfinite(cost), cost, 10.0))
-    nn = _pairwise_nn(pred, gt, pairs=list(zip(rows, cols)))                                  # full resolution for the matched pairs
+    nn = sub if match_points is None else _pairwise_nn(pred, gt, pairs=list(zip(rows, cols)))   # full resolution for the matched pairs
     cds = [_chamfer_from_nn(nn[r, c]) for r, c in zip(rows, cols)]
     fs = [_f_from_nn(nn[r, c], threshold) for r, c in zip(rows, cols)]
     ps, gs = [p for p in pred if len(p)], [q for q in gt if len(q)]
-    p_all = np.concatenate(ps) if ps else np.zeros((0, 3)); g_all = np.concatenate(gs)
+    p_all = np.concatenate(ps) if ps else np.zeros((0, 3)); g_all = np.concatenate(gs) if gs else np.zeros((0, 3))
     scene = _pairwise_nn([p_all], [g_all])[0, 0]
     return dict(chamfer=float(np.mean(cds)), fscore=float(np.mean(fs)),
                 scene_chamfer=_chamfer_from_nn(scene), scene_fscore=_f_from_nn(scene, threshold),
                 num_empty=sum(len(p) == 0 for p in pred), num_unmatched=len(gt) - len(cols),
                 assignment=[(int(r), int(c)) for r, c in zip(rows, cols)], part_chamfer=cds, part_fscore=fs)
 
-# %% ../nbs/00b_geometry.ipynb 12
+def part_metrics(pred_meshes: list, gt_meshes: list, num_points: int = 10_000, threshold: float = 0.1, seed: int = 0,
+                 match_points: int = 2000) -> dict:
+    """`matched_point_metrics` of predicted vs ground-truth part meshes (same frame; None: a missing part), each sampled
+    with `num_points` points; parts are matched on `match_points`-point subsets (the samples are i.i.d.)."""
+    pred = [sample_surface_points(m, num_points, seed + i) for i, m in enumerate(pred_meshes)]
+    gt = [sample_surface_points(m, num_points, seed + 1000 + i) for i, m in enumerate(gt_meshes)]
+    return matched_point_metrics(pred, gt, threshold, match_points)
+
+
+# %% ../nbs/00b_geometry.ipynb 13
 @dataclass(frozen=True)
 class SceneNormalization:
     "x_unit = (x_metres - center) * scale: one offset and one scale for all parts of a scene."

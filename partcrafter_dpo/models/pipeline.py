@@ -28,7 +28,7 @@ from .vae import TripoSGVAEModel, extract_mesh, vae_config
 # %% auto 0
 __all__ = ['DINOV2_CONFIGS', 'FEATURE_EXTRACTOR_CONFIG', 'COMPONENTS', 'make_feature_extractor', 'make_image_encoder',
            'to_rgb_image', 'PartCrafterPipelineOutput', 'default_model_path', 'PartCrafterPipeline',
-           'load_diffusers_model', 'load_image_encoder', 'load_feature_extractor', 'build_pipeline']
+           'load_diffusers_model', 'load_image_encoder', 'load_feature_extractor', 'load_pipeline', 'build_pipeline']
 
 # %% ../../nbs/models/04_pipeline.ipynb 6
 DINOV2_CONFIGS = {
@@ -291,6 +291,21 @@ def load_feature_extractor(folder: Path):
     return _processor_class().from_pretrained(folder, local_files_only=True)
 
 # %% ../../nbs/models/04_pipeline.ipynb 16
+def load_pipeline(model=None, device=None, dtype: str | torch.dtype = torch.float32, tf32: bool | None = None) -> PartCrafterPipeline:
+    """A `PartCrafterPipeline` from the local `from_pretrained` folder `model`, or the bundled small model when `model` is
+    None, with weights in `dtype` (a `torch.dtype` or its name, e.g. 'bfloat16'), moved to `device` when one is given.
+    On a CUDA `device`, `tf32` True / False turns TF32 tensor cores for float32 matrix products on / off (several times
+    faster; diffusers' examples' `--allow_tf32`); None leaves that global setting as it is."""
+    dtype = getattr(torch, dtype) if isinstance(dtype, str) else dtype
+    if tf32 is not None and device is not None and torch.device(device).type == 'cuda':
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = tf32
+    if model is None:
+        model = default_model_path()
+        if not (model / 'model_index.json').is_file(): raise MissingComponentError(f"the bundled model is missing: {model}")
+    pipe = PartCrafterPipeline.from_pretrained(model, torch_dtype=dtype)
+    return pipe.to(device) if device else pipe
+
+# %% ../../nbs/models/04_pipeline.ipynb 19
 def build_pipeline(size: str = "tiny", seed: int = 0, device=None, torch_dtype: torch.dtype | None = None,
                    official_cfg_part_ids: bool | None = None) -> PartCrafterPipeline:
     "Random-weight `PartCrafterPipeline` of preset `size` ('tiny', 'small', 'released'); deterministic in `seed`."

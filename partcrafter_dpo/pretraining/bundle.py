@@ -12,9 +12,9 @@ import numpy as np
 import torch
 
 from ..core import MissingComponentError, atomic_dir
-from ..geometry import sample_surface_points, chamfer_distance, f_score, match_parts, SceneNormalization
+from ..geometry import sample_surface_points, matched_point_metrics, SceneNormalization
 from ..penetration import score_scene, PenetrationInputError
-from ..models.pipeline import PartCrafterPipeline, default_model_path
+from ..models.pipeline import PartCrafterPipeline, default_model_path, load_pipeline
 from ..models.scheduling import partcrafter_scheduler
 
 # %% auto 0
@@ -36,11 +36,8 @@ def export_pipeline(out_dir, vae, transformer, image_encoder, feature_extractor,
     return out
 
 def load_default_pipeline(torch_dtype: torch.dtype = torch.float32, device=None):
-    "The bundled small PartCrafter as a `PartCrafterPipeline` (float32 on CPU by default)."
-    path = default_model_path()
-    if not (path / 'model_index.json').is_file(): raise MissingComponentError(f"the bundled model is missing: {path}")
-    pipe = PartCrafterPipeline.from_pretrained(path, torch_dtype=torch_dtype)
-    return pipe.to(device) if device is not None else pipe
+    "The bundled small PartCrafter (float32 on CPU by default): `models.pipeline.load_pipeline(None, device, torch_dtype)`; kept for one release."
+    return load_pipeline(None, device, torch_dtype)
 
 def folder_size(path) -> int:
     "Total bytes of the files under `path`."
@@ -59,16 +56,15 @@ def generate_for_scene(pipe, pixel_values: torch.Tensor, num_parts: int, seeds: 
 # %% ../../nbs/pretraining/06_bundle.ipynb 12
 def evaluate_candidates(candidates: list, gt_points: list, nrm: SceneNormalization, num_points: int = 10000,
                         threshold: float = 0.1, device=None, score_resolution: int | None = None) -> list:
-    """One record per candidate: matched Chamfer / F-score (unit frame and metres) and volume penetration (scored at
-    `score_resolution` cells along the scene's longest side; None: the scorer's default)."""
+    """One record per candidate: matched Chamfer / F-score (unit frame and metres; `geometry.matched_point_metrics`,
+    parts matched on all their points) against the scene's ground-truth points `gt_points` (unit frame), and volume
+    penetration (scored at `score_resolution` cells along the scene's longest side; None: the scorer's default)."""
     out = []
     for k, meshes in enumerate(candidates):
         pred = [sample_surface_points(m, num_points, k * 100 + j) for j, m in enumerate(meshes)]
-        rows, cols, _ = match_parts(pred, gt_points)
-        cds = [chamfer_distance(pred[r], gt_points[c]) for r, c in zip(rows, cols)]
-        rec = dict(chamfer=float(np.mean(cds)), chamfer_m=float(np.mean(cds)) / nrm.scale,
-                   fscore=float(np.mean([f_score(pred[r], gt_points[c], threshold) for r, c in zip(rows, cols)])),
-                   num_empty=int(sum(len(p) == 0 for p in pred)), penetration=None, dpo_score=None)
+        g = matched_point_metrics(pred, gt_points, threshold)
+        rec = dict(chamfer=g['chamfer'], chamfer_m=g['chamfer'] / nrm.scale, fscore=g['fscore'], num_empty=int(g['num_empty']),
+                   penetration=None, dpo_score=None)
         try:
             rep = score_scene(nrm.apply(meshes, inverse=True), method='volume', resolution=score_resolution, device=device)
             rec.update(penetration=float(rep.scene_penetration), dpo_score=float(rep.dpo_score))

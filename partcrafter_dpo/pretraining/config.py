@@ -12,7 +12,7 @@ from ..core import SamplerSettings, load_config
 from .small_model import SMALL_MODEL
 
 # %% auto 0
-__all__ = ['DataConfig', 'VAETrainConfig', 'DiTTrainConfig', 'EvalConfig', 'PretrainConfig', 'load_pretrain_config']
+__all__ = ['DataConfig', 'VAETrainConfig', 'DiTTrainConfig', 'BundleEvalConfig', 'PretrainConfig', 'load_pretrain_config']
 
 # %% ../../nbs/pretraining/02_config.ipynb 5
 @dataclass
@@ -61,8 +61,9 @@ class DiTTrainConfig:
     heldout_scenes: int = 64                          # held-out scenes (data.test) used for it
 
 @dataclass
-class EvalConfig(SamplerSettings):
-    "The `eval` stage: the shared sampler settings, then how many held-out scenes and how their samples are measured."
+class BundleEvalConfig(SamplerSettings):
+    """The `eval` stage of the pretraining (the YAML section `eval:`): the shared sampler settings, then how many held-out
+    scenes the bundled model is sampled on and how its samples are measured (`evaluation.EvalConfig` is the DPO evaluation's)."""
     num_scenes: int = 32
     num_points: int = 10000
     threshold: float = 0.1                            # F-score threshold in the unit frame (PartCrafter's 0.1)
@@ -83,7 +84,7 @@ class PretrainConfig:
     data: DataConfig = field(default_factory=DataConfig)
     vae: VAETrainConfig = field(default_factory=VAETrainConfig)
     dit: DiTTrainConfig = field(default_factory=DiTTrainConfig)
-    eval: EvalConfig = field(default_factory=EvalConfig)
+    eval: BundleEvalConfig = field(default_factory=BundleEvalConfig)
 
 # %% ../../nbs/pretraining/02_config.ipynb 10
 def load_pretrain_config(path=None, overrides: list | None = None) -> PretrainConfig:

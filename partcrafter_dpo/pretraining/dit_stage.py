@@ -21,7 +21,7 @@ from ..models.scheduling import flow_noisy_latents, flow_target, flow_matching_i
 from ..models.transformer import PartCrafterDiTModel
 from .data import pixel_values_from_uint8
 from .config import PretrainConfig, DiTTrainConfig
-from .infrastructure import (EMA, make_accelerator, MetricLogger, save_checkpoint, load_checkpoint,
+from .infrastructure import (EMA, make_accelerator, MetricLogger, save_state_file, load_state_file,
                                                         warmup_constant, time_up)
 
 log = logging.getLogger(__name__)
@@ -207,7 +207,7 @@ def train_dit(cfg: PretrainConfig, data: LatentScenes, accelerator=None, transfo
     gen = torch.Generator().manual_seed(cfg.seed + 1 + 1000 * acc.process_index)                 # indices, timesteps, dropout
     if tc.data_on_device: data.to(acc.device)
     noise_gen = torch.Generator(data.mean.device).manual_seed(cfg.seed + 2 + 1000 * acc.process_index)   # the big noise tensors, where the data is
-    step, ckpt = 0, load_checkpoint(out / 'dit_checkpoint.pt')
+    step, ckpt = 0, load_state_file(out / 'dit_checkpoint.pt')
     if ckpt is not None:
         if ckpt.get('train_image_encoder', False) != tc.train_image_encoder:
             raise PartCrafterInputError(f"{out / 'dit_checkpoint.pt'} was written with dit.train_image_encoder={ckpt.get('train_image_encoder', False)}: "
@@ -222,7 +222,7 @@ def train_dit(cfg: PretrainConfig, data: LatentScenes, accelerator=None, transfo
     bar = tqdm(total=tc.steps, initial=step, desc='dit', disable=not acc.is_local_main_process)
     def checkpoint():
         if acc.is_main_process:
-            save_checkpoint(out / 'dit_checkpoint.pt', dict(model=acc.unwrap_model(model).state_dict(), ema=ema.state_dict(), optimizer=opt.state_dict(),
+            save_state_file(out / 'dit_checkpoint.pt', dict(model=acc.unwrap_model(model).state_dict(), ema=ema.state_dict(), optimizer=opt.state_dict(),
                                                             scheduler=sched.state_dict(), step=step, generator=gen.get_state(),
                                                             noise_generator=noise_gen.get_state(), train_image_encoder=tc.train_image_encoder))
     first = step

@@ -15,7 +15,7 @@ from ..core import atomic_path
 log = logging.getLogger(__name__)
 
 # %% auto 0
-__all__ = ['log', 'make_accelerator', 'MetricLogger', 'save_checkpoint', 'load_checkpoint', 'warmup_constant', 'EMA', 'time_up']
+__all__ = ['log', 'make_accelerator', 'MetricLogger', 'save_state_file', 'load_state_file', 'warmup_constant', 'EMA', 'time_up']
 
 # %% ../../nbs/pretraining/03_infrastructure.ipynb 4
 class _SingleDeviceAccelerator:
@@ -65,12 +65,12 @@ class MetricLogger:
         if self.tb is not None: self.tb.close()
 
 # %% ../../nbs/pretraining/03_infrastructure.ipynb 11
-def save_checkpoint(path, state: dict):
-    "torch.save `state` to `path` atomically."
+def save_state_file(path, state: dict):
+    "torch.save the dict `state` (a stage's resumable state) to the file `path` atomically (`training.save_checkpoint`, in contrast, writes accelerate's whole training state to a folder)."
     with atomic_path(path) as tmp: torch.save(state, tmp)
 
-def load_checkpoint(path) -> dict | None:
-    "The checkpoint at `path`, or None if there is none."
+def load_state_file(path) -> dict | None:
+    "The state dict saved at `path` by `save_state_file`, or None if there is none."
     path = Path(path)
     return torch.load(path, map_location='cpu', weights_only=False) if path.is_file() else None
 

@@ -17,7 +17,7 @@ from ..geometry import sample_surface_points, chamfer_distance, f_score
 from ..models.vae import TripoSGVAEModel, extract_mesh
 from .data import PartArrays
 from .config import PretrainConfig
-from .infrastructure import (make_accelerator, MetricLogger, save_checkpoint, load_checkpoint,
+from .infrastructure import (make_accelerator, MetricLogger, save_state_file, load_state_file,
                                                         warmup_constant, time_up)
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def train_vae(cfg: PretrainConfig, arrays: PartArrays, accelerator=None, vae: Tr
     opt = torch.optim.AdamW(vae.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_constant(tc.warmup_steps))
     gen = torch.Generator().manual_seed(cfg.seed + 1000 * acc.process_index)
-    step, ckpt = 0, load_checkpoint(out / 'vae_checkpoint.pt')
+    step, ckpt = 0, load_state_file(out / 'vae_checkpoint.pt')
     if ckpt is not None:
         vae.load_state_dict(ckpt['model']); opt.load_state_dict(ckpt['optimizer']); sched.load_state_dict(ckpt['scheduler'])
         step = ckpt['step']; gen.set_state(ckpt['generator']); log.info("VAE: resumed at step %d", step)
@@ -66,7 +66,7 @@ def train_vae(cfg: PretrainConfig, arrays: PartArrays, accelerator=None, vae: Tr
     bar = tqdm(total=tc.steps, initial=step, desc='vae', disable=not acc.is_local_main_process)
     def checkpoint():
         if acc.is_main_process:
-            save_checkpoint(out / 'vae_checkpoint.pt', dict(model=acc.unwrap_model(module).vae.state_dict(), optimizer=opt.state_dict(),
+            save_state_file(out / 'vae_checkpoint.pt', dict(model=acc.unwrap_model(module).vae.state_dict(), optimizer=opt.state_dict(),
                                                             scheduler=sched.state_dict(), step=step, generator=gen.get_state()))
     while step < tc.steps and not time_up(start, tc.max_minutes, acc, step):
         idx = torch.randint(n, (tc.batch_size,), generator=gen)
