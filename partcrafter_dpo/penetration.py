@@ -15,277 +15,18 @@ import torch
 import trimesh
 
 # %% auto 0
-__all__ = ['MESH_SUFFIXES', 'PART_COLORS', 'PenetrationInputError', 'EmptyMeshError', 'NonFiniteVerticesError', 'NotAMeshError',
-           'ZeroVolumePartError', 'TooFewPartsError', 'OutsideGridError', 'SceneFileNotFoundError', 'part_label',
-           'check_part', 'check_scene', 'load_scene_parts', 'Grid', 'voxelize_parts', 'PenetrationReport',
-           'set_worker_threads', 'scenes_triangles', 'score_scenes', 'score_scene', 'tagac_reference_trimesh',
-           'overlap_cells', 'render_overlap', 'plot_overlap_slice']
+__all__ = ['PART_COLORS', 'PenetrationReport', 'set_worker_threads', 'scenes_triangles', 'score_scenes', 'score_scene',
+           'tagac_reference_trimesh', 'overlap_cells', 'render_overlap', 'plot_overlap_slice', 'PenetrationInputError',
+           'EmptyMeshError', 'NonFiniteVerticesError', 'NotAMeshError', 'ZeroVolumePartError', 'TooFewPartsError',
+           'OutsideGridError', 'SceneFileNotFoundError', 'part_label', 'check_part', 'check_scene', 'MESH_SUFFIXES',
+           'load_scene_parts', 'Grid', 'voxelize_parts']
 
-# %% ../nbs/00_penetration.ipynb 6
-class PenetrationInputError(ValueError):
-    "Base class of every bad-input error of the scorer."
-class EmptyMeshError(PenetrationInputError): "A part has no vertices or no faces."
-class NonFiniteVerticesError(PenetrationInputError): "A part has NaN or infinite vertex coordinates."
-class NotAMeshError(PenetrationInputError): "A file or geometry is not a triangle mesh (point cloud, path, corrupt file)."
-class ZeroVolumePartError(PenetrationInputError): "A part occupies no cell of the grid (flat, degenerate or too small)."
-class TooFewPartsError(PenetrationInputError): "A scene has fewer than two parts."
-class OutsideGridError(PenetrationInputError): "A part lies (partly) outside a fixed grid (the `tagac` workspace or a given grid)."
-class SceneFileNotFoundError(PenetrationInputError, FileNotFoundError): "A scene file or folder does not exist."
-
-# %% ../nbs/00_penetration.ipynb 8
-def part_label(mesh, index: int) -> str:
-    "`part {index} ('name') of file` for error messages, from the mesh's metadata when present."
-    meta = getattr(mesh, 'metadata', None) or {}
-    name, src = meta.get('name'), meta.get('source')
-    s = f"part {index}" + (f" ({name!r})" if name else "")
-    return s + (f" of {src}" if src else "")
-
-# %% ../nbs/00_penetration.ipynb 10
-def check_part(mesh, index: int = 0) -> trimesh.Trimesh:
-    "Raise a clear `PenetrationInputError` unless `mesh` is a non-empty triangle mesh with finite vertices."
-    if not isinstance(mesh, trimesh.Trimesh):
-        raise NotAMeshError(f"{part_label(mesh, index)}: expected a trimesh.Trimesh, got {type(mesh).__name__}")
-    if len(mesh.vertices) == 0 or len(mesh.faces) == 0:
-        raise EmptyMeshError(f"{part_label(mesh, index)}: empty mesh ({len(mesh.vertices)} vertices, {len(mesh.faces)} faces)")
-    v = np.asarray(mesh.vertices)
-    if not np.isfinite(v).all():
-        bad = int((~np.isfinite(v)).any(1).sum())
-        raise NonFiniteVerticesError(f"{part_label(mesh, index)}: {bad} vertices have NaN or infinite coordinates")
-    return mesh
-
-# %% ../nbs/00_penetration.ipynb 11
-def check_scene(meshes, allow_single_part: bool = False) -> list:
-    "Validate every part of a scene; a scene needs at least two parts unless `allow_single_part`."
-    meshes = list(meshes)
-    for i, m in enumerate(meshes): check_part(m, i)
-    if len(meshes) == 0 or (len(meshes) == 1 and not allow_single_part):
-        src = (getattr(meshes[0], 'metadata', {}) or {}).get('source') if meshes else None
-        raise TooFewPartsError(f"scene{' ' + str(src) if src else ''} has {len(meshes)} part(s); penetration needs at least 2. "
-                               "A 1-part scene has nothing to penetrate and scores 0 by definition: pass allow_single_part=True to score it so.")
-    return meshes
-
-# %% ../nbs/00_penetration.ipynb 14
-MESH_SUFFIXES = ('.ply', '.obj', '.stl', '.off', '.glb', '.gltf')
-
-def _natural_key(p: Path): return [int(t) if t.isdigit() else t for t in re.split(r'(\d+)', p.name)]
-
-def _load_file(path: Path) -> list:
-    "All triangle-mesh geometries of one file in file order, transforms applied, named and tagged with their source."
-    try: loaded = trimesh.load(str(path), force='scene', process=False)
-    except Exception as e: raise NotAMeshError(f"{path}: not a readable mesh file ({type(e).__name__}: {e})") from e
-    parts, file_order = [], {g: i for i, g in enumerate(loaded.geometry)}
-    nodes = sorted(loaded.graph.nodes_geometry, key=lambda n: (file_order[loaded.graph[n][1]], _natural_key(Path(str(n)))))
-    for node in nodes:
-        transform, geom_name = loaded.graph[node]
-        geom = loaded.geometry[geom_name]
-        if not isinstance(geom, trimesh.Trimesh):
-            raise NotAMeshError(f"{path}: geometry {node!r} is a {type(geom).__name__}, not a triangle mesh")
-        mesh = geom.copy(); mesh.apply_transform(transform)
-        mesh.metadata.update(name=str(node), source=str(path))
-        parts.append(mesh)
-    if not parts: raise NotAMeshError(f"{path}: contains no triangle mesh")
-    return parts
-
-# %% ../nbs/00_penetration.ipynb 15
-def load_scene_parts(path) -> list:
-    "Part meshes of a scene: a multi-part mesh file (one geometry per part) or a folder of part mesh files."
-    path = Path(path)
-    if not path.exists(): raise SceneFileNotFoundError(f"{path}: no such scene file or folder")
-    if path.is_file(): parts = _load_file(path)
-    else:
-        files = sorted((p for p in path.iterdir() if p.suffix.lower() in MESH_SUFFIXES and not p.name.startswith('pred_merged')), key=_natural_key)
-        if not files: raise NotAMeshError(f"{path}: folder holds no part mesh ({', '.join(MESH_SUFFIXES)})")
-        parts = [m for f in files for m in _load_file(f)]
-    for i, m in enumerate(parts): check_part(m, i)
-    return parts
-
-# %% ../nbs/00_penetration.ipynb 19
-@dataclass(frozen=True)
-class Grid:
-    "A cubic voxel grid: `resolution`^3 cells of edge `spacing`, lower corner at `origin`; cell centres at origin + (k + 0.5) * spacing."
-    origin: tuple
-    spacing: float
-    resolution: int
-
-    def centers(self, axis: int) -> np.ndarray:
-        "Cell-centre coordinates along one axis."
-        return self.origin[axis] + (np.arange(self.resolution) + 0.5) * self.spacing
-
-    def to_grid_units(self, v: torch.Tensor) -> torch.Tensor:
-        "World coordinates -> continuous cell indices (cell k's centre at k)."
-        o = torch.as_tensor(self.origin, dtype=v.dtype, device=v.device)
-        return (v - o) / self.spacing - 0.5
-
-    @classmethod
-    def fit(cls, meshes, resolution: int = 128, margin: int = 2) -> 'Grid':
-        "The grid fitted to the union of `meshes`' bounds with `margin` cells of padding."
-        if resolution < 2 * margin + 2: raise ValueError(f"resolution {resolution} too small for a margin of {margin} cells")
-        lo = np.min([m.bounds[0] for m in meshes], 0); hi = np.max([m.bounds[1] for m in meshes], 0)
-        spacing = float(max((hi - lo).max(), 1e-12) / (resolution - 2 * margin))
-        origin = (lo + hi) / 2 - spacing * resolution / 2
-        return cls(tuple(float(o) for o in origin), spacing, int(resolution))
-
-    @classmethod
-    def tagac(cls, size: float = 0.3, resolution: int = 40) -> 'Grid':
-        "TAGAC's fixed workspace: sample points at linspace(0, size - size/res, res) on every axis."
-        h = size / resolution
-        return cls((-h / 2,) * 3, h, resolution)
-
-# %% ../nbs/00_penetration.ipynb 22
-_RAY_JITTER = (0.0013797, 0.0029133)  # in cells: keeps rays off mesh edges and vertices
-_TRANSVERSE = {0: (1, 2), 1: (0, 2), 2: (0, 1)}
-
-def _normals(tris: torch.Tensor) -> torch.Tensor:
-    "Unnormalised face normals of triangles (T, 3, 3)."
-    return torch.linalg.cross(tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0])
-
-def _nonzero(mask: torch.Tensor) -> torch.Tensor:
-    "Indices of the True entries of a 1-d mask (numpy's is several times faster on CPU)."
-    return torch.from_numpy(np.flatnonzero(mask.numpy())) if mask.device.type == 'cpu' else torch.nonzero(mask).squeeze(1)
-
-def _triangle_bounds(tris: torch.Tensor):
-    "Lower and upper corners (T, 3) of every triangle's bounding box."
-    return (torch.minimum(torch.minimum(tris[:, 0], tris[:, 1]), tris[:, 2]),
-            torch.maximum(torch.maximum(tris[:, 0], tris[:, 1]), tris[:, 2]))
-
-def _axis_crossings(tris: torch.Tensor, axis: int, resolution: int, normals: torch.Tensor | None = None, bounds=None):
-    "Crossings of the rays along `axis` through the grid columns with triangles `tris` (T, 3, 3) in grid units."
-    a, b = _TRANSVERSE[axis]
-    normal = (_normals(tris) if normals is None else normals)[:, axis]
-    vmin, vmax = _triangle_bounds(tris) if bounds is None else bounds
-    lo_a = torch.ceil(vmin[:, a] - _RAY_JITTER[0]).clamp_(0, resolution); hi_a = torch.floor(vmax[:, a] - _RAY_JITTER[0]).clamp_(-1, resolution - 1)
-    lo_b = torch.ceil(vmin[:, b] - _RAY_JITTER[1]).clamp_(0, resolution); hi_b = torch.floor(vmax[:, b] - _RAY_JITTER[1]).clamp_(-1, resolution - 1)
-    nb = (hi_b - lo_b + 1).clamp_(min=0)
-    counts = ((hi_a - lo_a + 1).clamp_(min=0) * nb).long()
-    keep = (counts > 0) & (normal != 0)
-    one, many = _nonzero(keep & (counts == 1)), _nonzero(keep & (counts > 1))  # small triangles span one column at most
-    n = counts.index_select(0, many)
-    rep = torch.repeat_interleave(many, n)                                         # one entry per (triangle, column)
-    local = (torch.arange(rep.numel(), device=tris.device) - torch.repeat_interleave(torch.cumsum(n, 0) - n, n)).double()
-    nbt = nb.index_select(0, rep).double()
-    row = torch.floor((local + 0.5) / nbt)                                         # local // nb, exact, without integer division
-    tri_idx = torch.cat([one, rep])
-    if tri_idx.numel() == 0: return (tri_idx,) * 5
-    zero = torch.zeros_like(one)
-    ia = lo_a.index_select(0, tri_idx).long() + torch.cat([zero, row.long()])
-    ib = lo_b.index_select(0, tri_idx).long() + torch.cat([zero, (local - row * nbt).long()])
-    qa, qb = ia.to(tris.dtype) + _RAY_JITTER[0], ib.to(tris.dtype) + _RAY_JITTER[1]
-    g = tris.index_select(0, tri_idx)
-    A, B, Z = g[..., a], g[..., b], g[..., axis]
-    e0 = (A[:, 1] - A[:, 0]) * (qb - B[:, 0]) - (B[:, 1] - B[:, 0]) * (qa - A[:, 0])
-    e1 = (A[:, 2] - A[:, 1]) * (qb - B[:, 1]) - (B[:, 2] - B[:, 1]) * (qa - A[:, 1])
-    e2 = (A[:, 0] - A[:, 2]) * (qb - B[:, 2]) - (B[:, 0] - B[:, 2]) * (qa - A[:, 2])
-    sel = _nonzero(((e0 >= 0) & (e1 >= 0) & (e2 >= 0)) | ((e0 <= 0) & (e1 <= 0) & (e2 <= 0)))
-    area = e0 + e1 + e2
-    depth = (e1 * Z[:, 0] + e2 * Z[:, 1] + e0 * Z[:, 2]) / torch.where(area == 0, torch.ones_like(area), area)
-    t = tri_idx.index_select(0, sel)
-    return t, ia.index_select(0, sel), ib.index_select(0, sel), depth.index_select(0, sel), torch.sign(normal).index_select(0, t)
-
-def _crossings(tris: torch.Tensor, resolution: int, bounds=None) -> list:
-    "`_axis_crossings` of the three axes, sharing normals and bounds."
-    normals, bounds = _normals(tris), bounds or _triangle_bounds(tris)
-    return [_axis_crossings(tris, axis, resolution, normals, bounds) for axis in range(3)]
-
-# %% ../nbs/00_penetration.ipynb 26
-def _mesh_triangles(mesh, grid: Grid, device, dtype=torch.float32) -> torch.Tensor:
-    "A mesh's triangles in `grid` units, (T, 3, 3)."
-    v = torch.as_tensor(np.asarray(mesh.vertices), dtype=torch.float64)
-    f = torch.as_tensor(np.asarray(mesh.faces), dtype=torch.long)
-    return grid.to_grid_units(v)[f].to(device=device, dtype=dtype)
-
-def _resolve_device(device): return torch.device(device) if device is not None else torch.device('cpu')
-
-# %% ../nbs/00_penetration.ipynb 27
-def _part_of(sizes, device) -> torch.Tensor:
-    "Part index of every triangle, from the triangle count of each part."
-    return torch.repeat_interleave(torch.arange(len(sizes), device=device), torch.as_tensor(list(sizes), device=device))
-
-def _part_boxes(bounds, part_of: torch.Tensor, P: int, R: int):
-    "Per part the cells [lo, lo + size) its triangles' `bounds` reach (rounded outwards, clamped to the grid): two long (P, 3) tensors."
-    (tmin, tmax), idx = bounds, part_of[:, None].expand(-1, 3)
-    big = torch.finfo(tmin.dtype).max
-    vmin = torch.full((P, 3), big, dtype=tmin.dtype, device=tmin.device).scatter_reduce_(0, idx, tmin, 'amin')
-    vmax = torch.full((P, 3), -big, dtype=tmin.dtype, device=tmin.device).scatter_reduce_(0, idx, tmax, 'amax')
-    lo = vmin.floor().clamp(0, R - 1).long()
-    return lo, (vmax.ceil() + 1).clamp(0, R - 1).long() - lo + 1         # + 1: a hit's depth may round past the top vertex
-
-# %% ../nbs/00_penetration.ipynb 29
-def _widen_open_boxes(hits, part_of: torch.Tensor, P: int, R: int, lo: torch.Tensor, size: torch.Tensor):
-    """Boxes grown to the whole grid along an axis where a column's crossings sum to 3 or more in magnitude (open
-    meshes: those cells beyond the box are inside). Also returns the most crossings in any one column."""
-    lo, size, deepest = lo.clone(), size.clone(), 0
-    for axis, (t, ia, ib, depth, sign) in enumerate(hits):
-        if t.numel() == 0: continue
-        col = (part_of[t] * R + ia) * R + ib
-        total = torch.zeros(P * R * R, dtype=torch.int32, device=part_of.device).index_add_(0, col, sign.to(torch.int32))
-        wide = (total.view(P, -1).abs() >= 3).any(1)
-        lo[wide, axis], size[wide, axis] = 0, R
-        deepest = max(deepest, int(torch.bincount(col).max()))
-    return lo, size, deepest
+# %% ../nbs/00_penetration.ipynb 5
+from .occupancy import (PenetrationInputError, EmptyMeshError, NonFiniteVerticesError, NotAMeshError, ZeroVolumePartError, TooFewPartsError, OutsideGridError, SceneFileNotFoundError, part_label, check_part, check_scene, MESH_SUFFIXES, load_scene_parts, Grid, voxelize_parts,
+                                      TRANSVERSE_AXES, box_occupancy, grid_crossings, mesh_triangles, part_index, resolve_device)
+_all_ = ["PenetrationInputError", "EmptyMeshError", "NonFiniteVerticesError", "NotAMeshError", "ZeroVolumePartError", "TooFewPartsError", "OutsideGridError", "SceneFileNotFoundError", "part_label", "check_part", "check_scene", "MESH_SUFFIXES", "load_scene_parts", "Grid", "voxelize_parts"]
 
 # %% ../nbs/00_penetration.ipynb 31
-def _box_winding(hits, part_of: torch.Tensor, P: int, R: int, lo: torch.Tensor, size: torch.Tensor, dtype=torch.int32) -> torch.Tensor:
-    "6 x the six-direction winding number of every part on its box: (P, Bx, By, Bz) of `dtype`, B the largest box size."
-    device, B = part_of.device, size.amax(0).tolist()
-    w = torch.zeros(P, *B, dtype=dtype, device=device)
-    delta = torch.empty(P * B[0] * B[1] * B[2], dtype=dtype, device=device)
-    for axis, (t, ia, ib, depth, sign) in enumerate(hits):
-        if t.numel() == 0: continue
-        a, b = _TRANSVERSE[axis]
-        part, s = part_of[t], sign.to(dtype)
-        la, lb = ia - lo[part, a], ib - lo[part, b]
-        total = torch.zeros(P * B[a] * B[b], dtype=dtype, device=device).index_add_(0, (part * B[a] + la) * B[b] + lb, s)
-        k = torch.ceil(depth).long(); ok = _nonzero(k < R)                     # a hit at depth c counts from cell ceil(c) on
-        idx = [None] * 3
-        idx[a], idx[b], idx[axis] = la[ok], lb[ok], k[ok].clamp(min=0) - lo[part[ok], axis]
-        flat = ((part[ok] * B[0] + idx[0]) * B[1] + idx[1]) * B[2] + idx[2]
-        delta.zero_().index_add_(0, flat, -2 * s[ok])
-        w += total.view(P, B[a], B[b]).unsqueeze(axis + 1)
-        w += delta.view(P, *B).cumsum(axis + 1, dtype=dtype)
-    return w
-
-# %% ../nbs/00_penetration.ipynb 32
-def _box_occupancy(tris: torch.Tensor, part_of: torch.Tensor, P: int, R: int):
-    """Inside cells (|w| >= 1/2) of every part on its own box: bool (P, Bx, By, Bz), box corners `lo` and sizes (P, 3).
-    Cells of the padded array past a part's `size` are empty."""
-    bounds = _triangle_bounds(tris)
-    hits = _crossings(tris, R, bounds)
-    lo, size, deepest = _widen_open_boxes(hits, part_of, P, R, *_part_boxes(bounds, part_of, P, R))
-    dtype = torch.int16 if 9 * deepest < 2 ** 15 else torch.int32            # |partial sums| <= 9 x crossings per column
-    return _box_winding(hits, part_of, P, R, lo, size, dtype).abs() >= 3, lo, size
-
-def _box_to_grid(occ: torch.Tensor, lo: torch.Tensor, size: torch.Tensor, R: int) -> torch.Tensor:
-    "Box occupancy placed on the whole grid: bool (P, R, R, R)."
-    out = torch.zeros(occ.shape[0], R, R, R, dtype=torch.bool, device=occ.device)
-    for p, ((x, y, z), (sx, sy, sz)) in enumerate(zip(lo.tolist(), size.tolist())):
-        out[p, x:x + sx, y:y + sy, z:z + sz] = occ[p, :sx, :sy, :sz]
-    return out
-
-def _winding_numbers(tris_list, resolution: int, device) -> torch.Tensor:
-    "Six-direction generalised winding number of each part (list of (T, 3, 3) grid-unit tensors) on the whole grid -> (P, R, R, R)."
-    R, P = resolution, len(tris_list)
-    part_of = _part_of([len(t) for t in tris_list], device)
-    whole = torch.zeros(P, 3, dtype=torch.long, device=device), torch.full((P, 3), R, dtype=torch.long, device=device)
-    return _box_winding(_crossings(torch.cat(tris_list), R), part_of, P, R, *whole).float() / 6
-
-# %% ../nbs/00_penetration.ipynb 36
-def voxelize_parts(meshes, resolution: int = 128, grid: Grid | None = None, device=None, margin: int = 2):
-    "Occupancy of every part on ONE shared grid: (bool tensor (P, R, R, R), `Grid`). The grid is fitted to the scene unless given."
-    meshes = [check_part(m, i) for i, m in enumerate(meshes)]
-    device = _resolve_device(device)
-    if grid is None: grid = Grid.fit(meshes, resolution, margin)
-    else: _check_inside_grid(meshes, grid)
-    tris = [_mesh_triangles(m, grid, device) for m in meshes]
-    occ, lo, size = _box_occupancy(torch.cat(tris), _part_of([len(t) for t in tris], device), len(meshes), grid.resolution)
-    return _box_to_grid(occ, lo, size, grid.resolution), grid
-
-def _check_inside_grid(meshes, grid: Grid, tol: float = 1e-9):
-    lo, hi = np.array(grid.origin), np.array(grid.origin) + grid.spacing * grid.resolution
-    for i, m in enumerate(meshes):
-        if (m.bounds[0] < lo - tol).any() or (m.bounds[1] > hi + tol).any():
-            raise OutsideGridError(f"{part_label(m, i)}: bounds {m.bounds.round(4).tolist()} reach outside the grid [{lo.round(4).tolist()}, {hi.round(4).tolist()}]")
-
-# %% ../nbs/00_penetration.ipynb 42
 @dataclass
 class PenetrationReport:
     "Penetration of one scene. Lower is better; `to_dict()` is the schema of `penetration_analysis.json`."
@@ -314,7 +55,7 @@ class PenetrationReport:
         return (f"PenetrationReport({self.method}@{self.resolution}: scene={self.scene_penetration:.4f}, "
                 f"per_object=[{', '.join(f'{x:.3f}' for x in self.per_object)}], dpo_score={self.dpo_score:.4f})")
 
-# %% ../nbs/00_penetration.ipynb 44
+# %% ../nbs/00_penetration.ipynb 33
 def _box_slices(lo, size) -> tuple: return tuple(slice(l, l + s) for l, s in zip(lo, size))
 
 def _box_scores(occ: torch.Tensor, lo: torch.Tensor, size: torch.Tensor, R: int):
@@ -336,7 +77,7 @@ def _box_scores(occ: torch.Tensor, lo: torch.Tensor, size: torch.Tensor, R: int)
     union = int((count > 0).sum())
     return 1.0 - union / max(sum(vol), 1), [sh / max(v, 1) for sh, v in zip(shared, vol)], vol, union, pair
 
-# %% ../nbs/00_penetration.ipynb 47
+# %% ../nbs/00_penetration.ipynb 36
 _ONE_THREAD_CELLS = 2 ** 24            # parts x R^3 of one call below which CPU scoring runs on a single thread
 
 def _cpu_count() -> int:
@@ -355,7 +96,7 @@ def set_worker_threads(num_processes: int | None = None) -> int:
     torch.set_num_threads(n)
     return n
 
-# %% ../nbs/00_penetration.ipynb 48
+# %% ../nbs/00_penetration.ipynb 37
 @contextmanager
 def _torch_threads(n: int | None):
     "Run the block with `n` intra-op threads (None: as they are), restoring the previous number after."
@@ -370,7 +111,7 @@ def _auto_threads(num_threads: int | None, device: torch.device, cells: int) -> 
     if num_threads is not None: return num_threads
     return 1 if device.type == 'cpu' and cells < _ONE_THREAD_CELLS else None
 
-# %% ../nbs/00_penetration.ipynb 52
+# %% ../nbs/00_penetration.ipynb 41
 def _make_report(method, occ_or_scores, names, resolution, alpha, beta, grid):
     scene, per_obj, vol, union, pair = occ_or_scores
     scene = float(min(max(scene, 0.0), 1.0))
@@ -386,7 +127,7 @@ def _check_volumes(meshes, vol, resolution, method):
         if v == 0: raise ZeroVolumePartError(f"{part_label(meshes[i], i)}: occupies no cell of the {method} grid at resolution {resolution} "
                                              "(flat, degenerate, too small for the grid, or outside it); raise the resolution or drop the part")
 
-# %% ../nbs/00_penetration.ipynb 53
+# %% ../nbs/00_penetration.ipynb 42
 def _as_parts(scene):
     return load_scene_parts(scene) if isinstance(scene, (str, Path)) else list(scene)
 
@@ -399,7 +140,7 @@ def _chunks(sizes, budget):
     if cur: out.append(cur)
     return out
 
-# %% ../nbs/00_penetration.ipynb 54
+# %% ../nbs/00_penetration.ipynb 43
 def scenes_triangles(scenes, grids, device, dtype=torch.float32):
     """Every part's triangles of `scenes` (lists of meshes), each in its scene's `grids` units, as ONE (T, 3, 3) tensor
     on `device` (one host-to-device copy), and the triangle count of each part in order."""
@@ -456,7 +197,7 @@ def _box_scores_batched(occ, lo, size, R: int, parts_per_scene) -> list:
         start += n
     return out
 
-# %% ../nbs/00_penetration.ipynb 57
+# %% ../nbs/00_penetration.ipynb 46
 def _score_scenes_volume(scenes, R: int, alpha, beta, device, max_cells_per_chunk: int) -> list:
     """The volume method: parts voxelised on their boxes of each scene's fitted grid, in chunks of at most
     `max_cells_per_chunk` part cells. On a GPU the per-scene counts of a chunk come from one batched pass."""
@@ -465,7 +206,7 @@ def _score_scenes_volume(scenes, R: int, alpha, beta, device, max_cells_per_chun
     for chunk in _chunks([len(s) * R ** 3 for s in scenes], max_cells_per_chunk):
         sub = [scenes[i] for i in chunk]
         tris, counts = scenes_triangles(sub, [grids[i] for i in chunk], device)
-        occ, lo, size = _box_occupancy(tris, _part_of(counts, device), len(counts), R)
+        occ, lo, size = box_occupancy(tris, part_index(counts, device), len(counts), R)
         if device.type == 'cpu': scores = _box_scores_each(occ, lo, size, R, [len(s) for s in sub])
         else: scores = _box_scores_batched(occ, lo, size, R, [len(s) for s in sub])
         for i, sc in zip(chunk, scores):
@@ -481,19 +222,19 @@ def score_scenes(scenes, method: str = "volume", resolution: int | None = None, 
     if method not in ('volume', 'tagac'): raise ValueError(f"unknown method {method!r}: use 'volume' or 'tagac'")
     if tagac_kwargs and method != 'tagac': raise TypeError(f"options {sorted(tagac_kwargs)} only apply to method='tagac'")
     scenes = [check_scene(_as_parts(s), allow_single_part) for s in scenes]
-    device, R = _resolve_device(device), resolution or (40 if method == 'tagac' else 128)
+    device, R = resolve_device(device), resolution or (40 if method == 'tagac' else 128)
     cells = max(map(len, scenes)) * R ** 3 if method == 'tagac' else min(sum(map(len, scenes)) * R ** 3, max_cells_per_chunk)
     with _torch_threads(_auto_threads(num_threads, device, cells)):
         if method == 'tagac': return _score_scenes_tagac(scenes, R, alpha, beta, device, **tagac_kwargs)
         return _score_scenes_volume(scenes, R, alpha, beta, device, max_cells_per_chunk)
 
-# %% ../nbs/00_penetration.ipynb 58
+# %% ../nbs/00_penetration.ipynb 47
 def score_scene(meshes, method: str = "volume", resolution: int | None = None, alpha: float = 0.7, beta: float = 0.3,
                 device=None, allow_single_part: bool = False, num_threads: int | None = None, **tagac_kwargs) -> PenetrationReport:
     "Penetration of one scene (list of part meshes, or a path to a multi-part mesh file or a folder of parts)."
     return score_scenes([meshes], method, resolution, alpha, beta, device, allow_single_part, num_threads=num_threads, **tagac_kwargs)[0]
 
-# %% ../nbs/00_penetration.ipynb 73
+# %% ../nbs/00_penetration.ipynb 62
 def _closest_point_distance(p, a, b, c):
     "Distance from points p to triangles (a, b, c), all (N, 3), by Voronoi region of the closest point (Ericson)."
     ab, ac, ap = b - a, c - a, p - a
@@ -513,7 +254,7 @@ def _closest_point_distance(p, a, b, c):
     q = torch.where(((d1 <= 0) & (d2 <= 0))[:, None], a, q)                                           # vertex a
     return (p - q).norm(dim=1)
 
-# %% ../nbs/00_penetration.ipynb 77
+# %% ../nbs/00_penetration.ipynb 66
 def _used_vertices(mesh, grid: Grid) -> np.ndarray:
     "The vertices a mesh's faces use, in `grid` units: float64 (V, 3)."
     used = np.zeros(len(mesh.vertices), bool); used[np.asarray(mesh.faces).ravel()] = True
@@ -547,24 +288,24 @@ def _near_points(verts: np.ndarray, tris: torch.Tensor, pts: np.ndarray, reach: 
     if len(large) and len(rest): near[rest] = _near_large(large, pts[rest], reach)
     return near
 
-# %% ../nbs/00_penetration.ipynb 82
+# %% ../nbs/00_penetration.ipynb 71
 def _parity_votes(tris: torch.Tensor, part_of: torch.Tensor, P: int, R: int) -> torch.Tensor:
     "(3, P, R^3) crossing counts above each grid point along +x, +y, +z, per part (unsigned), int32."
     device = tris.device
     out = torch.zeros(3, P, R, R, R, dtype=torch.int32, device=device)
-    for axis, (t, ia, ib, depth, _) in enumerate(_crossings(tris, R)):
+    for axis, (t, ia, ib, depth, _) in enumerate(grid_crossings(tris, R)):
         if t.numel() == 0: continue
         part = part_of[t]; one = torch.ones_like(t, dtype=torch.int32)
         total = torch.zeros(P * R * R, dtype=torch.int32, device=device).index_add_(0, (part * R + ia) * R + ib, one)
         k = torch.ceil(depth).long(); ok = k < R
-        idx = [None] * 3; a, b = _TRANSVERSE[axis]
+        idx = [None] * 3; a, b = TRANSVERSE_AXES[axis]
         idx[a], idx[b], idx[axis] = ia[ok], ib[ok], k[ok].clamp(min=0)
         flat = ((part[ok] * R + idx[0]) * R + idx[1]) * R + idx[2]
         below = torch.zeros(P * R ** 3, dtype=torch.int32, device=device).index_add_(0, flat, one[ok]).view(P, R, R, R).cumsum(axis + 1, dtype=torch.int32)
         out[axis] = total.view(P, R, R).unsqueeze(axis + 1) - below
     return out.view(3, P, -1)
 
-# %% ../nbs/00_penetration.ipynb 83
+# %% ../nbs/00_penetration.ipynb 72
 def _fit_into_workspace(meshes, size: float, fill: float = 0.9):
     "Scale and centre a scene uniformly into the cube [0, size]^3, filling `fill` of it."
     lo = np.min([m.bounds[0] for m in meshes], 0); hi = np.max([m.bounds[1] for m in meshes], 0)
@@ -578,7 +319,7 @@ def _check_in_workspace(meshes, size: float):
             raise OutsideGridError(f"{part_label(m, i)}: bounds {m.bounds.round(4).tolist()} reach outside the tagac workspace [0, {size}]^3; "
                                    "pass clip_to_workspace=True to drop the outside geometry as the reference does, or fit_to_workspace=True to rescale the scene")
 
-# %% ../nbs/00_penetration.ipynb 84
+# %% ../nbs/00_penetration.ipynb 73
 def _shell(meshes, tris_list, need: torch.Tensor, grid: Grid, reach: float) -> torch.Tensor:
     "(P, R^3) bool: the points of `need` (P, R^3) closer than `reach` cells to part p's surface."
     R, near = grid.resolution, torch.zeros_like(need)
@@ -591,14 +332,14 @@ def _shell(meshes, tris_list, need: torch.Tensor, grid: Grid, reach: float) -> t
 
 def _score_scenes_tagac(scenes, resolution, alpha, beta, device, size: float = 0.3, trunc_cells: float = 4.0,
                         clip_to_workspace: bool = False, fit_to_workspace: bool = False):
-    device, grid, R = _resolve_device(device), Grid.tagac(size, resolution), resolution
+    device, grid, R = resolve_device(device), Grid.tagac(size, resolution), resolution
     reports = []
     for meshes in scenes:
         if fit_to_workspace: meshes = _fit_into_workspace(meshes, size)
         elif not clip_to_workspace: _check_in_workspace(meshes, size)
-        tri_list = [_mesh_triangles(m, grid, device, torch.float64) for m in meshes]
+        tri_list = [mesh_triangles(m, grid, device, torch.float64) for m in meshes]
         P = len(meshes)
-        counts = _parity_votes(torch.cat(tri_list), _part_of([len(t) for t in tri_list], device), P, R)   # (3, P, N)
+        counts = _parity_votes(torch.cat(tri_list), part_index([len(t) for t in tri_list], device), P, R)   # (3, P, N)
         part_par = counts.remainder(2).sum(0) >= 2                                        # majority of 3 rays
         merged_par = counts.sum(1).remainder(2).sum(0) >= 2                               # parity of the concatenation
         near = _shell(meshes, tri_list, part_par | merged_par, grid, trunc_cells)          # (P, N), where needed
@@ -613,7 +354,7 @@ def _score_scenes_tagac(scenes, resolution, alpha, beta, device, size: float = 0
         reports.append(_make_report('tagac', (level, per_obj, n_part.tolist(), union, pair.tolist()), _names(meshes), R, alpha, beta, grid))
     return reports
 
-# %% ../nbs/00_penetration.ipynb 94
+# %% ../nbs/00_penetration.ipynb 83
 def tagac_reference_trimesh(meshes, size: float = 0.3, res: int = 40):
     "A plain, slow reimplementation of TAGAC's PenetrationLevel on trimesh's signed distance (for tests and benchmarks)."
     x = np.linspace(0, size - size / res, res)
@@ -627,13 +368,13 @@ def tagac_reference_trimesh(meshes, size: float = 0.3, res: int = 40):
     level = float(np.clip(1 - ins_m.sum() / sum(i.sum() for i in ins), 0, 1))
     return level, [float(1 - (i & ins_m).sum() / i.sum()) for i in ins]
 
-# %% ../nbs/00_penetration.ipynb 99
+# %% ../nbs/00_penetration.ipynb 88
 def overlap_cells(meshes, resolution: int = 64, device=None):
     "Per-cell part count (R, R, R) int tensor and the grid, for visualising where parts overlap."
     occ, grid = voxelize_parts(meshes, resolution, device=device)
     return occ.sum(0, dtype=torch.int32).cpu(), grid
 
-# %% ../nbs/00_penetration.ipynb 100
+# %% ../nbs/00_penetration.ipynb 89
 PART_COLORS = ['#4C72B0', '#55A868', '#8172B2', '#CCB974', '#64B5CD', '#DD8452', '#937860', '#8C8C8C']  # no red: red marks overlap
 
 def render_overlap(meshes, resolution: int = 64, window_size=(640, 480), show_parts: bool = True):
@@ -654,7 +395,7 @@ def render_overlap(meshes, resolution: int = 64, window_size=(640, 480), show_pa
     img = pl.screenshot(return_img=True); pl.close()
     return img
 
-# %% ../nbs/00_penetration.ipynb 101
+# %% ../nbs/00_penetration.ipynb 90
 def plot_overlap_slice(meshes, resolution: int = 64, axis: int = 2, index: int | None = None, ax=None):
     "Matplotlib slice through the grid: which part occupies each cell (colours) and the overlap (red)."
     import matplotlib.pyplot as plt
