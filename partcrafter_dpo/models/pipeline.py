@@ -19,7 +19,7 @@ from diffusers.utils.torch_utils import randn_tensor
 from transformers import Dinov2Config, Dinov2Model
 import transformers
 
-from ..core import MissingComponentError, PartCrafterInputError
+from ..core import MissingComponentError, PartCrafterInputError, SamplerSettings
 from .scheduling import (load_scheduler, partcrafter_scheduler, prediction_to_velocity,
                                         set_partcrafter_timesteps)
 from .transformer import DIT_TOKENS, PartCrafterDiTModel, dit_config
@@ -166,7 +166,7 @@ class PartCrafterPipeline(DiffusionPipeline):
 
     @torch.no_grad()
     def sample_latents(self, image_embeds: torch.Tensor, num_parts: int, num_tokens: int | None = None,
-                       num_inference_steps: int = 50, guidance_scale: float = 7.0, generator=None,
+                       num_inference_steps: int = SamplerSettings.num_inference_steps, guidance_scale: float = SamplerSettings.guidance_scale, generator=None,
                        latents: torch.Tensor | None = None, official_cfg_part_ids: bool | None = None,
                        attention_kwargs: dict | None = None) -> torch.Tensor:
         "Clean latents (B, P, T, C), float32, for image tokens (B, S, C) by Euler rectified flow with CFG."
@@ -212,8 +212,8 @@ class PartCrafterPipeline(DiffusionPipeline):
 
     # ---- stage 3: latents -> meshes ------------------------------------------------------------------------
     @torch.no_grad()
-    def decode_latents(self, latents: torch.Tensor, bounds: float | tuple = 1.005, octree_depth: int = 8,
-                       coarse_depth: int | None = 6, chunk_size: int = 262_144) -> list:
+    def decode_latents(self, latents: torch.Tensor, bounds: float | tuple = 1.005, octree_depth: int = SamplerSettings.octree_depth,
+                       coarse_depth: int | None = SamplerSettings.coarse_depth, chunk_size: int = 262_144) -> list:
         "Meshes for latents (B, P, T, C) -> list of lists of `Trimesh`, or (P, T, C) -> list of `Trimesh`."
         if latents.ndim not in (3, 4): raise PartCrafterInputError(f"latents must be (P, T, C) or (B, P, T, C), got {tuple(latents.shape)}")
         scenes = latents[None] if latents.ndim == 3 else latents
@@ -235,10 +235,10 @@ class PartCrafterPipeline(DiffusionPipeline):
 
     # ---- all together ----------------------------------------------------------------------------------
     @torch.no_grad()
-    def __call__(self, image, num_parts: int, num_inference_steps: int = 50, guidance_scale: float = 7.0, generator=None,
+    def __call__(self, image, num_parts: int, num_inference_steps: int = SamplerSettings.num_inference_steps, guidance_scale: float = SamplerSettings.guidance_scale, generator=None,
                  num_tokens: int | None = None, latents: torch.Tensor | None = None, return_latents: bool = False,
                  output_type: str = "mesh", official_cfg_part_ids: bool | None = None, attention_kwargs: dict | None = None,
-                 bounds: float | tuple = 1.005, octree_depth: int = 8, coarse_depth: int | None = 6,
+                 bounds: float | tuple = 1.005, octree_depth: int = SamplerSettings.octree_depth, coarse_depth: int | None = SamplerSettings.coarse_depth,
                  chunk_size: int = 262_144, return_dict: bool = True):
         "Generate `num_parts` part meshes per candidate; one candidate per image or per generator in a list."
         if output_type not in ("mesh", "latent"): raise PartCrafterInputError(f"output_type must be 'mesh' or 'latent', got {output_type!r}")

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..core import MissingComponentError, atomic_dir
+from ..core import MissingComponentError, SamplerSettings, atomic_dir
 from ..geometry import sample_surface_points, matched_point_metrics, SceneNormalization
 from ..penetration import score_scene, PenetrationInputError
 from ..models.pipeline import PartCrafterPipeline, default_model_path, load_pipeline
@@ -45,8 +45,8 @@ def folder_size(path) -> int:
 
 # %% ../../nbs/pretraining/06_bundle.ipynb 10
 @torch.no_grad()
-def generate_for_scene(pipe, pixel_values: torch.Tensor, num_parts: int, seeds: list, num_inference_steps: int = 50,
-                       guidance_scale: float = 7.0, octree_depth: int = 7, coarse_depth: int | None = 6) -> list:
+def generate_for_scene(pipe, pixel_values: torch.Tensor, num_parts: int, seeds: list, num_inference_steps: int = SamplerSettings.num_inference_steps,
+                       guidance_scale: float = SamplerSettings.guidance_scale, octree_depth: int = SamplerSettings.octree_depth, coarse_depth: int | None = SamplerSettings.coarse_depth) -> list:
     "Part meshes (unit frame) of one candidate per seed for one scene's pixel values (1, 3, H, W)."
     emb = pipe.encode_image(pixel_values.to(pipe.device))
     gens = [torch.Generator(pipe.device).manual_seed(int(s)) for s in seeds]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from ..core import SamplerSettings, load_config
+from ..core import SamplerSettings, load_config, renamed_keys
 from .small_model import SMALL_MODEL
 
 # %% auto 0
@@ -25,6 +25,7 @@ class DataConfig:
     workers: int = 1
     limit: int | None = None                          # use only the first scenes (smoke tests)
 
+@renamed_keys(lr='learning_rate', grad_clip='max_grad_norm')
 @dataclass
 class VAETrainConfig:
     steps: int = 20000
@@ -32,19 +33,20 @@ class VAETrainConfig:
     batch_size: int = 64                              # parts per step
     input_points: int = 2048                          # surface points fed to the encoder per part (random subset)
     query_points: int = 2048                          # occupancy queries per part per step
-    lr: float = 3e-4
+    learning_rate: float = 3e-4
     weight_decay: float = 0.01
     warmup_steps: int = 200
     kl_weight: float = 1e-3                           # per latent element
-    grad_clip: float = 1.0
+    max_grad_norm: float = 1.0
     eval_parts: int = 64                              # held-out parts meshed for Chamfer / F-score
 
+@renamed_keys(lr='learning_rate', grad_clip='max_grad_norm')
 @dataclass
 class DiTTrainConfig:
     steps: int = 20000
     max_minutes: float | None = None
     batch_parts: int = 256                            # parts per step (scenes of equal part count are batched)
-    lr: float = 3e-4                                  # PartCrafter: 1e-4 at its size; a small model takes more
+    learning_rate: float = 3e-4                                  # PartCrafter: 1e-4 at its size; a small model takes more
     weight_decay: float = 0.01
     warmup_steps: int = 500                           # PartCrafter: 1000 (constant schedule after warm-up)
     cfg_dropout: float = 0.1                          # PartCrafter: image tokens replaced by zeros 10% of the time
@@ -52,11 +54,11 @@ class DiTTrainConfig:
     timestep_std: float = 1.0
     ema_decay: float = 0.9999                         # EMA with warm-up: decay_k = min(ema_decay, 1 - (1 + k)^-ema_power)
     ema_power: float = 2 / 3
-    grad_clip: float = 1.0
+    max_grad_norm: float = 1.0
     objective_sign: float = 1.0                       # +1: target x0 - noise (PartCrafter's "-v"); -1 only for the sign test
     data_on_device: bool = True                       # keep the latent table on the accelerator and draw batches there (host-bound otherwise)
     train_image_encoder: bool = False                 # train the (randomly initialised) DINOv2 with the DiT; keep a pretrained one frozen
-    image_encoder_lr: float | None = None             # its learning rate (None: `lr`)
+    image_encoder_lr: float | None = None             # its learning rate (None: `learning_rate`)
     heldout_every: int = 500                          # log the held-out flow loss with own vs another scene's image (0: never)
     heldout_scenes: int = 64                          # held-out scenes (data.test) used for it
 

@@ -65,7 +65,7 @@ def token_set_error(sample: torch.Tensor, x0: torch.Tensor) -> float:
     return float(math.sqrt(err) / x0.norm())
 
 def overfit_one_scene(objective_sign: float = 1.0, steps: int = 400, seed: int = 0, num_parts: int = 2, num_tokens: int = 4,
-                      num_inference_steps: int = 20, batch: int = 32, lr: float = 3e-3) -> float:
+                      num_inference_steps: int = 20, batch: int = 32, learning_rate: float = 3e-3) -> float:
     "Train a tiny DiT on one random scene and sample it back with `PartCrafterPipeline.sample_latents`; `token_set_error` of the sample."
     g = torch.Generator().manual_seed(seed)
     pipe = build_pipeline("tiny", seed=seed, official_cfg_part_ids=False)
@@ -73,7 +73,7 @@ def overfit_one_scene(objective_sign: float = 1.0, steps: int = 400, seed: int =
     dit = pipe.transformer.train()
     x0 = torch.randn(1, num_parts, num_tokens, dit.config.in_channels, generator=g)
     cond = torch.randn(1, 4, dit.config.cross_attention_dim, generator=g)
-    opt = torch.optim.AdamW(dit.parameters(), lr=lr, weight_decay=0.0)
+    opt = torch.optim.AdamW(dit.parameters(), lr=learning_rate, weight_decay=0.0)
     for _ in range(steps):
         loss = dit_flow_loss(dit, x0.expand(batch, -1, -1, -1), cond.expand(batch, -1, -1), g, cfg_dropout=0.0, objective_sign=objective_sign)
         opt.zero_grad(); loss.backward(); opt.step()
@@ -188,7 +188,7 @@ def _dit_and_param_groups(tc: DiTTrainConfig, transformer, image_encoder, featur
         raise PartCrafterInputError("dit.train_image_encoder=true: the training scenes must hold uint8 renderings, not image tokens")
     model = ImageConditionedDiT(transformer, image_encoder.float().requires_grad_(True), feature_extractor)
     enc = [p for p in model.image_encoder.parameters() if p.requires_grad]
-    return model, [dict(params=list(transformer.parameters())), dict(params=enc, lr=tc.image_encoder_lr or tc.lr)]
+    return model, [dict(params=list(transformer.parameters())), dict(params=enc, lr=tc.image_encoder_lr or tc.learning_rate)]
 
 def train_dit(cfg: PretrainConfig, data: LatentScenes, accelerator=None, transformer: PartCrafterDiTModel | None = None,
               image_encoder=None, feature_extractor=None, heldout: LatentScenes | None = None):
@@ -202,7 +202,7 @@ def train_dit(cfg: PretrainConfig, data: LatentScenes, accelerator=None, transfo
     transformer, groups = _dit_and_param_groups(tc, transformer, image_encoder, feature_extractor, data)
     transformer.train()
     ema = EMA(transformer, tc.ema_decay, tc.ema_power)
-    opt = torch.optim.AdamW(groups, lr=tc.lr, weight_decay=tc.weight_decay)
+    opt = torch.optim.AdamW(groups, lr=tc.learning_rate, weight_decay=tc.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_constant(tc.warmup_steps))
     gen = torch.Generator().manual_seed(cfg.seed + 1 + 1000 * acc.process_index)                 # indices, timesteps, dropout
     if tc.data_on_device: data.to(acc.device)
@@ -231,7 +231,7 @@ def train_dit(cfg: PretrainConfig, data: LatentScenes, accelerator=None, transfo
         with acc.autocast():
             loss = dit_flow_loss(model, x0, cond, gen, tc.cfg_dropout, tc.objective_sign, tc.timestep_mean, tc.timestep_std, noise_gen)
         acc.backward(loss)
-        if acc.sync_gradients and tc.grad_clip: acc.clip_grad_norm_(model.parameters(), tc.grad_clip)
+        if acc.sync_gradients and tc.max_grad_norm: acc.clip_grad_norm_(model.parameters(), tc.max_grad_norm)
         opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
         ema.update(acc.unwrap_model(model))
         step += 1; bar.update()

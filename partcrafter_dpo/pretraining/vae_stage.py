@@ -53,7 +53,7 @@ def train_vae(cfg: PretrainConfig, arrays: PartArrays, accelerator=None, vae: Tr
     if vae is None:
         with torch.random.fork_rng(devices=[]): torch.manual_seed(cfg.seed); vae = TripoSGVAEModel(**cfg.model['vae'])
     module = VAELossModule(vae.train(), cfg.model['num_tokens'], tc.kl_weight)
-    opt = torch.optim.AdamW(vae.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+    opt = torch.optim.AdamW(vae.parameters(), lr=tc.learning_rate, weight_decay=tc.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_constant(tc.warmup_steps))
     gen = torch.Generator().manual_seed(cfg.seed + 1000 * acc.process_index)
     step, ckpt = 0, load_state_file(out / 'vae_checkpoint.pt')
@@ -75,7 +75,7 @@ def train_vae(cfg: PretrainConfig, arrays: PartArrays, accelerator=None, vae: Tr
         queries, labels = arrays.queries[idx][:, qi].to(acc.device, torch.float32), arrays.labels[idx][:, qi].to(acc.device)
         with acc.autocast(): loss, bce, kl = module(surface, queries, labels)
         acc.backward(loss)
-        if acc.sync_gradients and tc.grad_clip: acc.clip_grad_norm_(module.parameters(), tc.grad_clip)
+        if acc.sync_gradients and tc.max_grad_norm: acc.clip_grad_norm_(module.parameters(), tc.max_grad_norm)
         opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
         step += 1; bar.update()
         if step % cfg.log_every == 0 or step == 1:
