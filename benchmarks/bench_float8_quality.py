@@ -17,7 +17,7 @@ import torch
 from partcrafter_dpo.evaluation import EvalConfig, paired_statistics, sample_metrics
 from partcrafter_dpo.generation import sample_candidates
 from partcrafter_dpo.kitchen import MessyKitchenDataset
-from partcrafter_dpo.models.pipeline import PartCrafterPipeline, default_model_path
+from partcrafter_dpo.models.pipeline import load_pipeline
 
 
 def main():
@@ -30,7 +30,7 @@ def main():
     ap.add_argument('--json', default=None)
     a = ap.parse_args()
     device = torch.device(a.device)
-    pipe = PartCrafterPipeline.from_pretrained(a.model or default_model_path(), torch_dtype=torch.bfloat16).to(device)
+    pipe = load_pipeline(a.model, device, torch.bfloat16)
     bf16 = pipe.transformer
     f8 = copy.deepcopy(bf16).enable_float8_inference()
     cfg = EvalConfig(seeds=tuple(a.seeds), num_inference_steps=a.steps, octree_depth=a.octree_depth, tagac=False, shape_indicators=False)

@@ -205,8 +205,8 @@ class PartCrafterPipeline(DiffusionPipeline):
         graphs. Same outputs within bf16 rounding (see the benchmark section). `float8=True` also swaps the DiT for its
         float8 twin (`enable_float8_inference`: faster on Hopper GPUs, a larger error; the DiT can no longer be trained
         or saved). Call again after the weights change; merge LoRA adapters first (fusing refuses wrapped projections)."""
-        self.transformer.fuse_qkv_projections()
-        if float8: self.transformer.enable_float8_inference()
+        if float8: self.transformer.enable_float8_inference()          # fuses the projections itself, into float8 ones
+        else: self.transformer.fuse_qkv_projections()
         if compile: self.transformer.compile(mode=mode, dynamic=False)
         return self
 
