@@ -59,6 +59,7 @@ def parse_args(argv=None):
     p.add_argument("--paths", default="eager,fused,compile,compile-cg,compile-cg-cudnn,float8-cg")
     p.add_argument("--no-fp32-reference", action="store_true", help="skip the float32 reference of the bf16 tolerance")
     p.add_argument("--profile", action="store_true", help="print a kernel-time breakdown of the best path")
+    p.add_argument("--profile-path", default=None, help="profile this path instead of the best one (implies --profile)")
     p.add_argument("--public-src", default=None, help="a checkout of the public PartCrafter code (the folder holding src/): "
                    "its DiT is timed in the same run, with the same weights, as the 'public' path and the ratios are taken against it")
     p.add_argument("--random-mesh-parts", type=int, default=1,
@@ -230,10 +231,13 @@ def main(argv=None):
               f"vs float32: {r.get('velocity_rel_rms_diff_vs_fp32', float('nan')):.2e}", flush=True)
     best = min((k for k in per_step if k != "public"), key=lambda k: per_step[k]["ms"])
     results["best_path"] = best
-    best_fn = step_fns[best]
-    set_fused(fused_of[best])
+    profiled = args.profile_path if args.profile_path in step_fns else best
+    set_fused(fused_of[profiled])
 
-    if args.profile and cuda:
+    if (args.profile or args.profile_path) and cuda:
+        best_fn = step_fns[profiled]
+        results["profiled_path"] = profiled
+        print(f"kernel profile of {profiled}:", flush=True)
         from torch.profiler import ProfilerActivity, profile
         with torch.no_grad(), profile(activities=[ProfilerActivity.CUDA]) as prof:
             for _ in range(3): best_fn(*x1)
@@ -247,6 +251,8 @@ def main(argv=None):
         results["profile_ms_per_step"] = {k: v / 3e3 for k, v in cats.items()}
         print("kernel time per step (ms):", {k: round(v / 3e3, 2) for k, v in cats.items()}, flush=True)
         print(prof.key_averages().table(sort_by="self_device_time_total", row_limit=12, max_name_column_width=70), flush=True)
+    best_fn = step_fns[best]
+    set_fused(fused_of[best])
 
     # a full candidate: args.steps steps on PartCrafter's schedule, DiT time only; also peak memory
     sched = partcrafter_scheduler()

@@ -128,13 +128,9 @@ class Grid:
         h = size / resolution
         return cls((-h / 2,) * 3, h, resolution)
 
-# %% ../nbs/00_occupancy.ipynb 17
+# %% ../nbs/00_occupancy.ipynb 18
 _RAY_JITTER = (0.0013797, 0.0029133)  # in cells: keeps rays off mesh edges and vertices
 TRANSVERSE_AXES = {0: (1, 2), 1: (0, 2), 2: (0, 1)}
-
-def _normals(tris: torch.Tensor) -> torch.Tensor:
-    "Unnormalised face normals of triangles (T, 3, 3)."
-    return torch.linalg.cross(tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0])
 
 def _nonzero(mask: torch.Tensor) -> torch.Tensor:
     "Indices of the True entries of a 1-d mask (numpy's is several times faster on CPU)."
@@ -145,45 +141,63 @@ def _triangle_bounds(tris: torch.Tensor):
     return (torch.minimum(torch.minimum(tris[:, 0], tris[:, 1]), tris[:, 2]),
             torch.maximum(torch.maximum(tris[:, 0], tris[:, 1]), tris[:, 2]))
 
-def _axis_crossings(tris: torch.Tensor, axis: int, resolution: int, normals: torch.Tensor | None = None, bounds=None):
-    "Crossings of the rays along `axis` through the grid columns with triangles `tris` (T, 3, 3) in grid units."
-    a, b = TRANSVERSE_AXES[axis]
-    normal = (_normals(tris) if normals is None else normals)[:, axis]
-    vmin, vmax = _triangle_bounds(tris) if bounds is None else bounds
-    lo_a = torch.ceil(vmin[:, a] - _RAY_JITTER[0]).clamp_(0, resolution); hi_a = torch.floor(vmax[:, a] - _RAY_JITTER[0]).clamp_(-1, resolution - 1)
-    lo_b = torch.ceil(vmin[:, b] - _RAY_JITTER[1]).clamp_(0, resolution); hi_b = torch.floor(vmax[:, b] - _RAY_JITTER[1]).clamp_(-1, resolution - 1)
+_ROLES = tuple(tuple(TRANSVERSE_AXES[axis][r] for axis in range(3)) for r in range(2))   # [a or b][ray axis] -> coordinate
+
+def _rays_in_turn(rows: torch.Tensor) -> list:
+    "Coordinate rows (3, T) -> for the rays' transverse axes a and b one (3T,) array each: the rows they take for x, y, z rays in turn."
+    return [torch.cat([rows[role[axis]] for axis in range(3)]) for role in _ROLES]
+
+def grid_crossings(tris: torch.Tensor, resolution: int, bounds=None) -> list:
+    """Crossings of the rays along x, y and z through the grid columns with triangles `tris` (T, 3, 3) in grid units:
+    per axis (triangle, column index along a, along b, depth along the axis, sign of the normal along the axis).
+    The three axes are one pass: every triangle appears once per axis in axis-major arrays of 3T entries, each
+    coordinate a contiguous row, and the hits come back grouped by axis. `bounds`: the triangles' (min, max) corners."""
+    T, R, J = tris.shape[0], resolution, _RAY_JITTER
+    c = tris.permute(1, 2, 0).contiguous()                                      # (vertex, coordinate, T)
+    vmin, vmax = (torch.minimum(torch.minimum(c[0], c[1]), c[2]), torch.maximum(torch.maximum(c[0], c[1]), c[2])) if bounds is None \
+        else (bounds[0].t(), bounds[1].t())
+    d1, d2 = c[1] - c[0], c[2] - c[0]
+    normal = torch.cat([d1[(k + 1) % 3] * d2[(k + 2) % 3] - d1[(k + 2) % 3] * d2[(k + 1) % 3] for k in range(3)])  # n[axis], axis-major
+    (min_a, min_b), (max_a, max_b) = _rays_in_turn(vmin), _rays_in_turn(vmax)
+    lo_a = torch.ceil(min_a - J[0]).clamp_(0, R); hi_a = torch.floor(max_a - J[0]).clamp_(-1, R - 1)
+    lo_b = torch.ceil(min_b - J[1]).clamp_(0, R); hi_b = torch.floor(max_b - J[1]).clamp_(-1, R - 1)
     nb = (hi_b - lo_b + 1).clamp_(min=0)
     counts = ((hi_a - lo_a + 1).clamp_(min=0) * nb).long()
     keep = (counts > 0) & (normal != 0)
     one, many = _nonzero(keep & (counts == 1)), _nonzero(keep & (counts > 1))  # small triangles span one column at most
     n = counts.index_select(0, many)
     rep = torch.repeat_interleave(many, n)                                         # one entry per (triangle, column)
-    local = (torch.arange(rep.numel(), device=tris.device) - torch.repeat_interleave(torch.cumsum(n, 0) - n, n)).double()
+    local = (torch.arange(rep.numel(), device=c.device) - torch.repeat_interleave(torch.cumsum(n, 0) - n, n)).double()
     nbt = nb.index_select(0, rep).double()
     row = torch.floor((local + 0.5) / nbt)                                         # local // nb, exact, without integer division
-    tri_idx = torch.cat([one, rep])
-    if tri_idx.numel() == 0: return (tri_idx,) * 5
+    cut = torch.tensor([T, 2 * T], device=c.device)                               # axis boundaries of the (sorted) entries
+    eo = [0] + torch.searchsorted(one, cut).tolist() + [one.numel()]
+    er = [0] + torch.searchsorted(rep, cut).tolist() + [rep.numel()]
+    def by_axis(x_one, x_rep): return torch.cat([x for k in range(3) for x in (x_one[eo[k]:eo[k + 1]], x_rep[er[k]:er[k + 1]])])
+    tri_idx = by_axis(one, rep)
+    if tri_idx.numel() == 0: return [(tri_idx,) * 5] * 3
     zero = torch.zeros_like(one)
-    ia = lo_a.index_select(0, tri_idx).long() + torch.cat([zero, row.long()])
-    ib = lo_b.index_select(0, tri_idx).long() + torch.cat([zero, (local - row * nbt).long()])
-    qa, qb = ia.to(tris.dtype) + _RAY_JITTER[0], ib.to(tris.dtype) + _RAY_JITTER[1]
-    g = tris.index_select(0, tri_idx)
-    A, B, Z = g[..., a], g[..., b], g[..., axis]
-    e0 = (A[:, 1] - A[:, 0]) * (qb - B[:, 0]) - (B[:, 1] - B[:, 0]) * (qa - A[:, 0])
-    e1 = (A[:, 2] - A[:, 1]) * (qb - B[:, 1]) - (B[:, 2] - B[:, 1]) * (qa - A[:, 1])
-    e2 = (A[:, 0] - A[:, 2]) * (qb - B[:, 2]) - (B[:, 0] - B[:, 2]) * (qa - A[:, 2])
+    ia = lo_a.index_select(0, tri_idx).long() + by_axis(zero, row.long())
+    ib = lo_b.index_select(0, tri_idx).long() + by_axis(zero, (local - row * nbt).long())
+    qa, qb = ia.to(tris.dtype) + J[0], ib.to(tris.dtype) + J[1]
+    axis_of = torch.div(tri_idx, T, rounding_mode='floor')                        # the coordinates of roles a, b and the ray axis
+    shift = torch.tensor([[(_ROLES[r][k] - k) * T for k in range(3)] for r in range(2)], device=c.device)
+    rows = c.reshape(3, -1)                                                       # (vertex, coordinate * T + triangle)
+    A, B, Z = ([rows[v].index_select(0, i) for v in range(3)] for i in (tri_idx + shift[0].index_select(0, axis_of),
+                                                                        tri_idx + shift[1].index_select(0, axis_of), tri_idx))
+    e0 = (A[1] - A[0]) * (qb - B[0]) - (B[1] - B[0]) * (qa - A[0])
+    e1 = (A[2] - A[1]) * (qb - B[1]) - (B[2] - B[1]) * (qa - A[1])
+    e2 = (A[0] - A[2]) * (qb - B[2]) - (B[0] - B[2]) * (qa - A[2])
     sel = _nonzero(((e0 >= 0) & (e1 >= 0) & (e2 >= 0)) | ((e0 <= 0) & (e1 <= 0) & (e2 <= 0)))
     area = e0 + e1 + e2
-    depth = (e1 * Z[:, 0] + e2 * Z[:, 1] + e0 * Z[:, 2]) / torch.where(area == 0, torch.ones_like(area), area)
+    depth = (e1 * Z[0] + e2 * Z[1] + e0 * Z[2]) / torch.where(area == 0, torch.ones_like(area), area)
     t = tri_idx.index_select(0, sel)
-    return t, ia.index_select(0, sel), ib.index_select(0, sel), depth.index_select(0, sel), torch.sign(normal).index_select(0, t)
+    hits = (t, ia.index_select(0, sel), ib.index_select(0, sel), depth.index_select(0, sel), torch.sign(normal).index_select(0, t))
+    ends = torch.searchsorted(sel, torch.tensor([eo[k] + er[k] for k in (1, 2)], device=c.device)).tolist() + [sel.numel()]
+    return [(hits[0][s:e] - k * T,) + tuple(h[s:e] for h in hits[1:]) for k, (s, e) in enumerate(zip([0] + ends[:2], ends))]
 
-def grid_crossings(tris: torch.Tensor, resolution: int, bounds=None) -> list:
-    "`_axis_crossings` of the three axes, sharing normals and bounds."
-    normals, bounds = _normals(tris), bounds or _triangle_bounds(tris)
-    return [_axis_crossings(tris, axis, resolution, normals, bounds) for axis in range(3)]
 
-# %% ../nbs/00_occupancy.ipynb 19
+# %% ../nbs/00_occupancy.ipynb 22
 def mesh_triangles(mesh, grid: Grid, device, dtype=torch.float32) -> torch.Tensor:
     "A mesh's triangles in `grid` units, (T, 3, 3)."
     v = torch.as_tensor(np.asarray(mesh.vertices), dtype=torch.float64)
@@ -192,7 +206,7 @@ def mesh_triangles(mesh, grid: Grid, device, dtype=torch.float32) -> torch.Tenso
 
 def resolve_device(device): return torch.device(device) if device is not None else torch.device('cpu')
 
-# %% ../nbs/00_occupancy.ipynb 20
+# %% ../nbs/00_occupancy.ipynb 23
 def part_index(sizes, device) -> torch.Tensor:
     "Part index of every triangle, from the triangle count of each part."
     return torch.repeat_interleave(torch.arange(len(sizes), device=device), torch.as_tensor(list(sizes), device=device))
@@ -206,42 +220,46 @@ def _part_boxes(bounds, part_of: torch.Tensor, P: int, R: int):
     lo = vmin.floor().clamp(0, R - 1).long()
     return lo, (vmax.ceil() + 1).clamp(0, R - 1).long() - lo + 1         # + 1: a hit's depth may round past the top vertex
 
-# %% ../nbs/00_occupancy.ipynb 22
+# %% ../nbs/00_occupancy.ipynb 25
 def _widen_open_boxes(hits, part_of: torch.Tensor, P: int, R: int, lo: torch.Tensor, size: torch.Tensor):
     """Boxes grown to the whole grid along an axis where a column's crossings sum to 3 or more in magnitude (open
     meshes: those cells beyond the box are inside). Also returns the most crossings in any one column."""
-    lo, size, deepest = lo.clone(), size.clone(), 0
+    lo, size, most = lo.clone(), size.clone(), []
     for axis, (t, ia, ib, depth, sign) in enumerate(hits):
         if t.numel() == 0: continue
-        col = (part_of[t] * R + ia) * R + ib
+        col = (part_of.index_select(0, t) * R + ia) * R + ib
         total = torch.zeros(P * R * R, dtype=torch.int32, device=part_of.device).index_add_(0, col, sign.to(torch.int32))
         wide = (total.view(P, -1).abs() >= 3).any(1)
-        lo[wide, axis], size[wide, axis] = 0, R
-        deepest = max(deepest, int(torch.bincount(col).max()))
-    return lo, size, deepest
+        lo[:, axis].masked_fill_(wide, 0); size[:, axis].masked_fill_(wide, R)
+        most.append(torch.bincount(col).max())
+    return lo, size, int(torch.stack(most).max()) if most else 0
 
-# %% ../nbs/00_occupancy.ipynb 24
+# %% ../nbs/00_occupancy.ipynb 27
 def _box_winding(hits, part_of: torch.Tensor, P: int, R: int, lo: torch.Tensor, size: torch.Tensor, dtype=torch.int32) -> torch.Tensor:
-    "6 x the six-direction winding number of every part on its box: (P, Bx, By, Bz) of `dtype`, B the largest box size."
+    """6 x the six-direction winding number of every part on its box: (P, Bx, By, Bz) of `dtype`, B the largest box size.
+    Per axis, a column's signed crossing count enters at the column's first cell and -2 x each crossing's sign at the
+    cell past it; one cumulative sum along the axis then gives that axis's two directions."""
     device, B = part_of.device, size.amax(0).tolist()
-    w = torch.zeros(P, *B, dtype=dtype, device=device)
-    delta = torch.empty(P * B[0] * B[1] * B[2], dtype=dtype, device=device)
+    w, delta = None, torch.empty(P * B[0] * B[1] * B[2], dtype=dtype, device=device)
     for axis, (t, ia, ib, depth, sign) in enumerate(hits):
         if t.numel() == 0: continue
         a, b = TRANSVERSE_AXES[axis]
-        part, s = part_of[t], sign.to(dtype)
-        la, lb = ia - lo[part, a], ib - lo[part, b]
+        part, s = part_of.index_select(0, t), sign.to(dtype)
+        la, lb = ia - lo[:, a].index_select(0, part), ib - lo[:, b].index_select(0, part)
         total = torch.zeros(P * B[a] * B[b], dtype=dtype, device=device).index_add_(0, (part * B[a] + la) * B[b] + lb, s)
         k = torch.ceil(depth).long(); ok = _nonzero(k < R)                     # a hit at depth c counts from cell ceil(c) on
-        idx = [None] * 3
-        idx[a], idx[b], idx[axis] = la[ok], lb[ok], k[ok].clamp(min=0) - lo[part[ok], axis]
-        flat = ((part[ok] * B[0] + idx[0]) * B[1] + idx[1]) * B[2] + idx[2]
-        delta.zero_().index_add_(0, flat, -2 * s[ok])
-        w += total.view(P, B[a], B[b]).unsqueeze(axis + 1)
-        w += delta.view(P, *B).cumsum(axis + 1, dtype=dtype)
-    return w
+        part_ok, idx = part.index_select(0, ok), [None] * 3
+        idx[a], idx[b] = la.index_select(0, ok), lb.index_select(0, ok)
+        idx[axis] = k.index_select(0, ok).clamp_(min=0) - lo[:, axis].index_select(0, part_ok)
+        flat = ((part_ok * B[0] + idx[0]) * B[1] + idx[1]) * B[2] + idx[2]
+        d = delta.zero_().index_add_(0, flat, -2 * s.index_select(0, ok)).view(P, *B)
+        d.select(axis + 1, 0).add_(total.view(P, B[a], B[b]))
+        column_sums = d.cumsum(axis + 1, dtype=dtype)
+        w = column_sums if w is None else w.add_(column_sums)
+    return torch.zeros(P, *B, dtype=dtype, device=device) if w is None else w
 
-# %% ../nbs/00_occupancy.ipynb 25
+
+# %% ../nbs/00_occupancy.ipynb 28
 def box_occupancy(tris: torch.Tensor, part_of: torch.Tensor, P: int, R: int):
     """Inside cells (|w| >= 1/2) of every part on its own box: bool (P, Bx, By, Bz), box corners `lo` and sizes (P, 3).
     Cells of the padded array past a part's `size` are empty."""
@@ -265,7 +283,7 @@ def _winding_numbers(tris_list, resolution: int, device) -> torch.Tensor:
     whole = torch.zeros(P, 3, dtype=torch.long, device=device), torch.full((P, 3), R, dtype=torch.long, device=device)
     return _box_winding(grid_crossings(torch.cat(tris_list), R), part_of, P, R, *whole).float() / 6
 
-# %% ../nbs/00_occupancy.ipynb 27
+# %% ../nbs/00_occupancy.ipynb 32
 def voxelize_parts(meshes, resolution: int = 128, grid: Grid | None = None, device=None, margin: int = 2):
     "Occupancy of every part on ONE shared grid: (bool tensor (P, R, R, R), `Grid`). The grid is fitted to the scene unless given."
     meshes = [check_part(m, i) for i, m in enumerate(meshes)]

@@ -26,7 +26,7 @@ from .occupancy import (PenetrationInputError, EmptyMeshError, NonFiniteVertices
                                       TRANSVERSE_AXES, box_occupancy, grid_crossings, mesh_triangles, part_index, resolve_device)
 _all_ = ["PenetrationInputError", "EmptyMeshError", "NonFiniteVerticesError", "NotAMeshError", "ZeroVolumePartError", "TooFewPartsError", "OutsideGridError", "SceneFileNotFoundError", "part_label", "check_part", "check_scene", "MESH_SUFFIXES", "load_scene_parts", "Grid", "voxelize_parts"]
 
-# %% ../nbs/00_penetration.ipynb 31
+# %% ../nbs/00_penetration.ipynb 16
 @dataclass
 class PenetrationReport:
     "Penetration of one scene. Lower is better; `to_dict()` is the schema of `penetration_analysis.json`."
@@ -55,11 +55,29 @@ class PenetrationReport:
         return (f"PenetrationReport({self.method}@{self.resolution}: scene={self.scene_penetration:.4f}, "
                 f"per_object=[{', '.join(f'{x:.3f}' for x in self.per_object)}], dpo_score={self.dpo_score:.4f})")
 
-# %% ../nbs/00_penetration.ipynb 33
+# %% ../nbs/00_penetration.ipynb 18
 def _box_slices(lo, size) -> tuple: return tuple(slice(l, l + s) for l, s in zip(lo, size))
 
-def _box_scores(occ: torch.Tensor, lo: torch.Tensor, size: torch.Tensor, R: int):
-    "scene, per-part, part cells, union cells, pairwise overlap cells of ONE scene from its parts' box occupancy."
+def _scores_from_counts(vol, shared, union, pair):
+    "scene score, per-part scores, part cells, union cells, pairwise overlap cells from the cell counts."
+    return 1.0 - union / max(sum(vol), 1), [sh / max(v, 1) for sh, v in zip(shared, vol)], vol, union, pair
+
+def _box_scores_by_part_sets(occ: torch.Tensor, lo: torch.Tensor, size: torch.Tensor, R: int):
+    "`_box_scores` from one histogram of per-cell part masks (up to 15 parts)."
+    P, device = occ.shape[0], occ.device
+    dtype = torch.uint8 if P <= 8 else torch.int16
+    mask = torch.zeros(R, R, R, dtype=dtype, device=device)
+    for p, (l, s) in enumerate(zip(lo.tolist(), size.tolist())):
+        mask[_box_slices(l, s)].bitwise_or_(occ[p, :s[0], :s[1], :s[2]].to(dtype) << p)
+    cells = torch.bincount(mask.view(-1), minlength=2 ** P)[:2 ** P]              # cells per set of parts
+    member = (torch.arange(2 ** P, device=device)[:, None] >> torch.arange(P, device=device)) & 1   # (2^P, P)
+    weighted = member * cells[:, None]
+    pair = weighted.t() @ member
+    pair.fill_diagonal_(0)
+    return _scores_from_counts(weighted.sum(0).tolist(), weighted[member.sum(1) >= 2].sum(0).tolist(), int(cells[1:].sum()), pair.tolist())
+
+def _box_scores_pairwise(occ: torch.Tensor, lo: torch.Tensor, size: torch.Tensor, R: int):
+    "`_box_scores` pair by pair, where boxes overlap (any number of parts)."
     P = occ.shape[0]
     boxes = list(zip(lo.tolist(), size.tolist()))
     own = [occ[p, :s[0], :s[1], :s[2]] for p, (_, s) in enumerate(boxes)]
@@ -74,10 +92,13 @@ def _box_scores(occ: torch.Tensor, lo: torch.Tensor, size: torch.Tensor, R: int)
         if all(x < y for x, y in zip(a, b)):
             ci = tuple(slice(x - l, y - l) for x, y, l in zip(a, b, li)); cj = tuple(slice(x - l, y - l) for x, y, l in zip(a, b, lj))
             pair[i][j] = pair[j][i] = int((own[i][ci] & own[j][cj]).sum())
-    union = int((count > 0).sum())
-    return 1.0 - union / max(sum(vol), 1), [sh / max(v, 1) for sh, v in zip(shared, vol)], vol, union, pair
+    return _scores_from_counts(vol, shared, int((count > 0).sum()), pair)
+def _box_scores(occ: torch.Tensor, lo: torch.Tensor, size: torch.Tensor, R: int):
+    "scene, per-part, part cells, union cells, pairwise overlap cells of ONE scene from its parts' box occupancy."
+    return (_box_scores_by_part_sets if occ.shape[0] <= 15 else _box_scores_pairwise)(occ, lo, size, R)
 
-# %% ../nbs/00_penetration.ipynb 36
+
+# %% ../nbs/00_penetration.ipynb 21
 _ONE_THREAD_CELLS = 2 ** 24            # parts x R^3 of one call below which CPU scoring runs on a single thread
 
 def _cpu_count() -> int:
@@ -96,7 +117,7 @@ def set_worker_threads(num_processes: int | None = None) -> int:
     torch.set_num_threads(n)
     return n
 
-# %% ../nbs/00_penetration.ipynb 37
+# %% ../nbs/00_penetration.ipynb 22
 @contextmanager
 def _torch_threads(n: int | None):
     "Run the block with `n` intra-op threads (None: as they are), restoring the previous number after."
@@ -111,7 +132,7 @@ def _auto_threads(num_threads: int | None, device: torch.device, cells: int) -> 
     if num_threads is not None: return num_threads
     return 1 if device.type == 'cpu' and cells < _ONE_THREAD_CELLS else None
 
-# %% ../nbs/00_penetration.ipynb 41
+# %% ../nbs/00_penetration.ipynb 26
 def _make_report(method, occ_or_scores, names, resolution, alpha, beta, grid):
     scene, per_obj, vol, union, pair = occ_or_scores
     scene = float(min(max(scene, 0.0), 1.0))
@@ -127,7 +148,7 @@ def _check_volumes(meshes, vol, resolution, method):
         if v == 0: raise ZeroVolumePartError(f"{part_label(meshes[i], i)}: occupies no cell of the {method} grid at resolution {resolution} "
                                              "(flat, degenerate, too small for the grid, or outside it); raise the resolution or drop the part")
 
-# %% ../nbs/00_penetration.ipynb 42
+# %% ../nbs/00_penetration.ipynb 27
 def _as_parts(scene):
     return load_scene_parts(scene) if isinstance(scene, (str, Path)) else list(scene)
 
@@ -140,7 +161,7 @@ def _chunks(sizes, budget):
     if cur: out.append(cur)
     return out
 
-# %% ../nbs/00_penetration.ipynb 43
+# %% ../nbs/00_penetration.ipynb 28
 def scenes_triangles(scenes, grids, device, dtype=torch.float32):
     """Every part's triangles of `scenes` (lists of meshes), each in its scene's `grids` units, as ONE (T, 3, 3) tensor
     on `device` (one host-to-device copy), and the triangle count of each part in order."""
@@ -197,7 +218,7 @@ def _box_scores_batched(occ, lo, size, R: int, parts_per_scene) -> list:
         start += n
     return out
 
-# %% ../nbs/00_penetration.ipynb 46
+# %% ../nbs/00_penetration.ipynb 31
 def _score_scenes_volume(scenes, R: int, alpha, beta, device, max_cells_per_chunk: int) -> list:
     """The volume method: parts voxelised on their boxes of each scene's fitted grid, in chunks of at most
     `max_cells_per_chunk` part cells. On a GPU the per-scene counts of a chunk come from one batched pass."""
@@ -228,13 +249,13 @@ def score_scenes(scenes, method: str = "volume", resolution: int | None = None, 
         if method == 'tagac': return _score_scenes_tagac(scenes, R, alpha, beta, device, **tagac_kwargs)
         return _score_scenes_volume(scenes, R, alpha, beta, device, max_cells_per_chunk)
 
-# %% ../nbs/00_penetration.ipynb 47
+# %% ../nbs/00_penetration.ipynb 32
 def score_scene(meshes, method: str = "volume", resolution: int | None = None, alpha: float = 0.7, beta: float = 0.3,
                 device=None, allow_single_part: bool = False, num_threads: int | None = None, **tagac_kwargs) -> PenetrationReport:
     "Penetration of one scene (list of part meshes, or a path to a multi-part mesh file or a folder of parts)."
     return score_scenes([meshes], method, resolution, alpha, beta, device, allow_single_part, num_threads=num_threads, **tagac_kwargs)[0]
 
-# %% ../nbs/00_penetration.ipynb 62
+# %% ../nbs/00_penetration.ipynb 47
 def _closest_point_distance(p, a, b, c):
     "Distance from points p to triangles (a, b, c), all (N, 3), by Voronoi region of the closest point (Ericson)."
     ab, ac, ap = b - a, c - a, p - a
@@ -254,7 +275,7 @@ def _closest_point_distance(p, a, b, c):
     q = torch.where(((d1 <= 0) & (d2 <= 0))[:, None], a, q)                                           # vertex a
     return (p - q).norm(dim=1)
 
-# %% ../nbs/00_penetration.ipynb 66
+# %% ../nbs/00_penetration.ipynb 51
 def _used_vertices(mesh, grid: Grid) -> np.ndarray:
     "The vertices a mesh's faces use, in `grid` units: float64 (V, 3)."
     used = np.zeros(len(mesh.vertices), bool); used[np.asarray(mesh.faces).ravel()] = True
@@ -288,7 +309,7 @@ def _near_points(verts: np.ndarray, tris: torch.Tensor, pts: np.ndarray, reach: 
     if len(large) and len(rest): near[rest] = _near_large(large, pts[rest], reach)
     return near
 
-# %% ../nbs/00_penetration.ipynb 71
+# %% ../nbs/00_penetration.ipynb 56
 def _parity_votes(tris: torch.Tensor, part_of: torch.Tensor, P: int, R: int) -> torch.Tensor:
     "(3, P, R^3) crossing counts above each grid point along +x, +y, +z, per part (unsigned), int32."
     device = tris.device
@@ -305,7 +326,7 @@ def _parity_votes(tris: torch.Tensor, part_of: torch.Tensor, P: int, R: int) -> 
         out[axis] = total.view(P, R, R).unsqueeze(axis + 1) - below
     return out.view(3, P, -1)
 
-# %% ../nbs/00_penetration.ipynb 72
+# %% ../nbs/00_penetration.ipynb 57
 def _fit_into_workspace(meshes, size: float, fill: float = 0.9):
     "Scale and centre a scene uniformly into the cube [0, size]^3, filling `fill` of it."
     lo = np.min([m.bounds[0] for m in meshes], 0); hi = np.max([m.bounds[1] for m in meshes], 0)
@@ -319,7 +340,7 @@ def _check_in_workspace(meshes, size: float):
             raise OutsideGridError(f"{part_label(m, i)}: bounds {m.bounds.round(4).tolist()} reach outside the tagac workspace [0, {size}]^3; "
                                    "pass clip_to_workspace=True to drop the outside geometry as the reference does, or fit_to_workspace=True to rescale the scene")
 
-# %% ../nbs/00_penetration.ipynb 73
+# %% ../nbs/00_penetration.ipynb 58
 def _shell(meshes, tris_list, need: torch.Tensor, grid: Grid, reach: float) -> torch.Tensor:
     "(P, R^3) bool: the points of `need` (P, R^3) closer than `reach` cells to part p's surface."
     R, near = grid.resolution, torch.zeros_like(need)
@@ -354,7 +375,7 @@ def _score_scenes_tagac(scenes, resolution, alpha, beta, device, size: float = 0
         reports.append(_make_report('tagac', (level, per_obj, n_part.tolist(), union, pair.tolist()), _names(meshes), R, alpha, beta, grid))
     return reports
 
-# %% ../nbs/00_penetration.ipynb 83
+# %% ../nbs/00_penetration.ipynb 68
 def tagac_reference_trimesh(meshes, size: float = 0.3, res: int = 40):
     "A plain, slow reimplementation of TAGAC's PenetrationLevel on trimesh's signed distance (for tests and benchmarks)."
     x = np.linspace(0, size - size / res, res)
@@ -368,13 +389,13 @@ def tagac_reference_trimesh(meshes, size: float = 0.3, res: int = 40):
     level = float(np.clip(1 - ins_m.sum() / sum(i.sum() for i in ins), 0, 1))
     return level, [float(1 - (i & ins_m).sum() / i.sum()) for i in ins]
 
-# %% ../nbs/00_penetration.ipynb 88
+# %% ../nbs/00_penetration.ipynb 73
 def overlap_cells(meshes, resolution: int = 64, device=None):
     "Per-cell part count (R, R, R) int tensor and the grid, for visualising where parts overlap."
     occ, grid = voxelize_parts(meshes, resolution, device=device)
     return occ.sum(0, dtype=torch.int32).cpu(), grid
 
-# %% ../nbs/00_penetration.ipynb 89
+# %% ../nbs/00_penetration.ipynb 74
 PART_COLORS = ['#4C72B0', '#55A868', '#8172B2', '#CCB974', '#64B5CD', '#DD8452', '#937860', '#8C8C8C']  # no red: red marks overlap
 
 def render_overlap(meshes, resolution: int = 64, window_size=(640, 480), show_parts: bool = True):
@@ -395,7 +416,7 @@ def render_overlap(meshes, resolution: int = 64, window_size=(640, 480), show_pa
     img = pl.screenshot(return_img=True); pl.close()
     return img
 
-# %% ../nbs/00_penetration.ipynb 90
+# %% ../nbs/00_penetration.ipynb 75
 def plot_overlap_slice(meshes, resolution: int = 64, axis: int = 2, index: int | None = None, ax=None):
     "Matplotlib slice through the grid: which part occupies each cell (colours) and the overlap (red)."
     import matplotlib.pyplot as plt
