@@ -15,7 +15,7 @@ from scipy import stats
 from scipy.spatial import cKDTree
 from tqdm.auto import tqdm
 
-from .penetration import score_scene, PenetrationInputError, load_scene_parts
+from .penetration import score_scene, PenetrationInputError, render_scene_file
 from .core import SamplerSettings, atomic_write_text
 from .geometry import sample_surface_points, part_metrics
 from .generation import part_components, ground_truth_unit_frame, merged_glb, sample_candidates
@@ -310,19 +310,6 @@ def _fig_training(histories: dict, path) -> bool:
 
 
 # %% ../nbs/05_evaluation.ipynb 24
-def _render_sample(glb, size=(320, 320), resolution: int = 64):
-    "Render of a sample's parts (translucent) with the cells inside two or more parts in red; blank if it has no parts."
-    from partcrafter_dpo.penetration import render_overlap
-    if not Path(glb).exists(): return np.full((*size[::-1], 3), 255, np.uint8)
-    parts = load_scene_parts(glb)
-    try: return render_overlap(parts, resolution, window_size=size)
-    except PenetrationInputError:                       # a part the scorer cannot voxelise: the parts alone, no overlap cells
-        import pyvista as pv
-        from partcrafter_dpo.penetration import PART_COLORS
-        pl = pv.Plotter(off_screen=True, window_size=list(size)); pl.set_background('white')
-        for i, m in enumerate(parts): pl.add_mesh(pv.wrap(m), color=PART_COLORS[i % len(PART_COLORS)], smooth_shading=True)
-        pl.camera_position = 'iso'; img = pl.screenshot(return_img=True); pl.close(); return img
-
 def _fig_gallery(out, base, recs, name, key, path, k=3, resolution: int = 64):
     "The k largest reductions and k largest increases of `key` (same scene and seed), base left, model right."
     import matplotlib.pyplot as plt
@@ -333,7 +320,7 @@ def _fig_gallery(out, base, recs, name, key, path, k=3, resolution: int = 64):
     fig, axs = plt.subplots(len(chosen), 2, figsize=(6, 3 * len(chosen) + 0.6), squeeze=False)
     for row, ((sid, seed), (b, m)) in zip(axs, chosen):
         for ax, model, v in ((row[0], 'base', b), (row[1], name, m)):
-            ax.imshow(_render_sample(_sample_path(out, model, sid, seed).with_suffix('.glb'), resolution=resolution)); ax.axis('off')
+            ax.imshow(render_scene_file(_sample_path(out, model, sid, seed).with_suffix('.glb'), resolution=resolution)); ax.axis('off')
             ax.set_title(f"{model}, scene {sid[-5:]} seed {seed}\n{_label(key)} {v:.3f}" + (f" ({100 * (m / b - 1):+.0f}%)" if model != 'base' and b > 0 else ''), fontsize=8)
     fig.suptitle(f"{name} vs base: largest reductions (top) and increases (bottom) of {_label(key)}\nred: cells inside two or more parts", fontsize=9)
     fig.tight_layout(); fig.savefig(path, dpi=90); plt.close(fig); return True

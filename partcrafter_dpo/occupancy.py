@@ -136,10 +136,13 @@ def _nonzero(mask: torch.Tensor) -> torch.Tensor:
     "Indices of the True entries of a 1-d mask (numpy's is several times faster on CPU)."
     return torch.from_numpy(np.flatnonzero(mask.numpy())) if mask.device.type == 'cpu' else torch.nonzero(mask).squeeze(1)
 
-def _triangle_bounds(tris: torch.Tensor):
-    "Lower and upper corners (T, 3) of every triangle's bounding box."
-    return (torch.minimum(torch.minimum(tris[:, 0], tris[:, 1]), tris[:, 2]),
-            torch.maximum(torch.maximum(tris[:, 0], tris[:, 1]), tris[:, 2]))
+def _coordinate_rows(tris: torch.Tensor) -> torch.Tensor:
+    "Triangles (T, 3, 3) as contiguous coordinate rows (vertex, coordinate, T): every coordinate of every vertex one array."
+    return tris.permute(1, 2, 0).contiguous()
+
+def _triangle_bounds(rows: torch.Tensor):
+    "Lower and upper corners of every triangle's bounding box, as coordinate rows (3, T), from `_coordinate_rows`."
+    return torch.minimum(torch.minimum(rows[0], rows[1]), rows[2]), torch.maximum(torch.maximum(rows[0], rows[1]), rows[2])
 
 _ROLES = tuple(tuple(TRANSVERSE_AXES[axis][r] for axis in range(3)) for r in range(2))   # [a or b][ray axis] -> coordinate
 
@@ -147,15 +150,17 @@ def _rays_in_turn(rows: torch.Tensor) -> list:
     "Coordinate rows (3, T) -> for the rays' transverse axes a and b one (3T,) array each: the rows they take for x, y, z rays in turn."
     return [torch.cat([rows[role[axis]] for axis in range(3)]) for role in _ROLES]
 
-def grid_crossings(tris: torch.Tensor, resolution: int, bounds=None) -> list:
+def grid_crossings(tris: torch.Tensor, resolution: int) -> list:
     """Crossings of the rays along x, y and z through the grid columns with triangles `tris` (T, 3, 3) in grid units:
     per axis (triangle, column index along a, along b, depth along the axis, sign of the normal along the axis).
     The three axes are one pass: every triangle appears once per axis in axis-major arrays of 3T entries, each
-    coordinate a contiguous row, and the hits come back grouped by axis. `bounds`: the triangles' (min, max) corners."""
-    T, R, J = tris.shape[0], resolution, _RAY_JITTER
-    c = tris.permute(1, 2, 0).contiguous()                                      # (vertex, coordinate, T)
-    vmin, vmax = (torch.minimum(torch.minimum(c[0], c[1]), c[2]), torch.maximum(torch.maximum(c[0], c[1]), c[2])) if bounds is None \
-        else (bounds[0].t(), bounds[1].t())
+    coordinate a contiguous row, and the hits come back grouped by axis."""
+    rows = _coordinate_rows(tris)
+    return _crossings_of_rows(rows, resolution, *_triangle_bounds(rows))
+
+def _crossings_of_rows(c: torch.Tensor, resolution: int, vmin: torch.Tensor, vmax: torch.Tensor) -> list:
+    "`grid_crossings` from coordinate rows `c` (vertex, coordinate, T) and the triangles' bounds rows (3, T)."
+    T, R, J = c.shape[2], resolution, _RAY_JITTER
     d1, d2 = c[1] - c[0], c[2] - c[0]
     normal = torch.cat([d1[(k + 1) % 3] * d2[(k + 2) % 3] - d1[(k + 2) % 3] * d2[(k + 1) % 3] for k in range(3)])  # n[axis], axis-major
     (min_a, min_b), (max_a, max_b) = _rays_in_turn(vmin), _rays_in_turn(vmax)
@@ -179,7 +184,7 @@ def grid_crossings(tris: torch.Tensor, resolution: int, bounds=None) -> list:
     zero = torch.zeros_like(one)
     ia = lo_a.index_select(0, tri_idx).long() + by_axis(zero, row.long())
     ib = lo_b.index_select(0, tri_idx).long() + by_axis(zero, (local - row * nbt).long())
-    qa, qb = ia.to(tris.dtype) + J[0], ib.to(tris.dtype) + J[1]
+    qa, qb = ia.to(c.dtype) + J[0], ib.to(c.dtype) + J[1]
     axis_of = torch.div(tri_idx, T, rounding_mode='floor')                        # the coordinates of roles a, b and the ray axis
     shift = torch.tensor([[(_ROLES[r][k] - k) * T for k in range(3)] for r in range(2)], device=c.device)
     rows = c.reshape(3, -1)                                                       # (vertex, coordinate * T + triangle)
@@ -202,7 +207,7 @@ def mesh_triangles(mesh, grid: Grid, device, dtype=torch.float32) -> torch.Tenso
     "A mesh's triangles in `grid` units, (T, 3, 3)."
     v = torch.as_tensor(np.asarray(mesh.vertices), dtype=torch.float64)
     f = torch.as_tensor(np.asarray(mesh.faces), dtype=torch.long)
-    return grid.to_grid_units(v)[f].to(device=device, dtype=dtype)
+    return grid.to_grid_units(v).index_select(0, f.view(-1)).view(-1, 3, 3).to(device=device, dtype=dtype)
 
 def resolve_device(device): return torch.device(device) if device is not None else torch.device('cpu')
 
@@ -212,11 +217,17 @@ def part_index(sizes, device) -> torch.Tensor:
     return torch.repeat_interleave(torch.arange(len(sizes), device=device), torch.as_tensor(list(sizes), device=device))
 
 def _part_boxes(bounds, part_of: torch.Tensor, P: int, R: int):
-    "Per part the cells [lo, lo + size) its triangles' `bounds` reach (rounded outwards, clamped to the grid): two long (P, 3) tensors."
-    (tmin, tmax), idx = bounds, part_of[:, None].expand(-1, 3)
-    big = torch.finfo(tmin.dtype).max
-    vmin = torch.full((P, 3), big, dtype=tmin.dtype, device=tmin.device).scatter_reduce_(0, idx, tmin, 'amin')
-    vmax = torch.full((P, 3), -big, dtype=tmin.dtype, device=tmin.device).scatter_reduce_(0, idx, tmax, 'amax')
+    """Per part the cells [lo, lo + size) its triangles' `bounds` (coordinate rows (3, T)) reach (rounded outwards,
+    clamped to the grid): two long (P, 3) tensors. `part_of` lists each part's triangles together, as `part_index` does."""
+    tmin, tmax = bounds
+    if tmin.device.type == 'cpu':                                                  # one pass over each part's slice
+        starts = np.searchsorted(part_of.numpy(), np.arange(P))
+        vmin = torch.from_numpy(np.minimum.reduceat(tmin.numpy(), starts, axis=1)).t()
+        vmax = torch.from_numpy(np.maximum.reduceat(tmax.numpy(), starts, axis=1)).t()
+    else:
+        idx, big = part_of[None].expand(3, -1), torch.finfo(tmin.dtype).max
+        vmin = torch.full((3, P), big, dtype=tmin.dtype, device=tmin.device).scatter_reduce_(1, idx, tmin, 'amin').t()
+        vmax = torch.full((3, P), -big, dtype=tmin.dtype, device=tmin.device).scatter_reduce_(1, idx, tmax, 'amax').t()
     lo = vmin.floor().clamp(0, R - 1).long()
     return lo, (vmax.ceil() + 1).clamp(0, R - 1).long() - lo + 1         # + 1: a hit's depth may round past the top vertex
 
@@ -263,8 +274,9 @@ def _box_winding(hits, part_of: torch.Tensor, P: int, R: int, lo: torch.Tensor, 
 def box_occupancy(tris: torch.Tensor, part_of: torch.Tensor, P: int, R: int):
     """Inside cells (|w| >= 1/2) of every part on its own box: bool (P, Bx, By, Bz), box corners `lo` and sizes (P, 3).
     Cells of the padded array past a part's `size` are empty."""
-    bounds = _triangle_bounds(tris)
-    hits = grid_crossings(tris, R, bounds)
+    rows = _coordinate_rows(tris)
+    bounds = _triangle_bounds(rows)
+    hits = _crossings_of_rows(rows, R, *bounds)
     lo, size, deepest = _widen_open_boxes(hits, part_of, P, R, *_part_boxes(bounds, part_of, P, R))
     dtype = torch.int16 if 9 * deepest < 2 ** 15 else torch.int32            # |partial sums| <= 9 x crossings per column
     return _box_winding(hits, part_of, P, R, lo, size, dtype).abs() >= 3, lo, size

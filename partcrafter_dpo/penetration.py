@@ -16,10 +16,10 @@ import trimesh
 
 # %% auto 0
 __all__ = ['PART_COLORS', 'PenetrationReport', 'set_worker_threads', 'scenes_triangles', 'score_scenes', 'score_scene',
-           'tagac_reference_trimesh', 'overlap_cells', 'render_overlap', 'plot_overlap_slice', 'PenetrationInputError',
-           'EmptyMeshError', 'NonFiniteVerticesError', 'NotAMeshError', 'ZeroVolumePartError', 'TooFewPartsError',
-           'OutsideGridError', 'SceneFileNotFoundError', 'part_label', 'check_part', 'check_scene', 'MESH_SUFFIXES',
-           'load_scene_parts', 'Grid', 'voxelize_parts']
+           'tagac_reference_trimesh', 'overlap_cells', 'render_overlap', 'render_scene_file', 'plot_overlap_slice',
+           'PenetrationInputError', 'EmptyMeshError', 'NonFiniteVerticesError', 'NotAMeshError', 'ZeroVolumePartError',
+           'TooFewPartsError', 'OutsideGridError', 'SceneFileNotFoundError', 'part_label', 'check_part', 'check_scene',
+           'MESH_SUFFIXES', 'load_scene_parts', 'Grid', 'voxelize_parts']
 
 # %% ../nbs/00_penetration.ipynb 5
 from .occupancy import (PenetrationInputError, EmptyMeshError, NonFiniteVerticesError, NotAMeshError, ZeroVolumePartError, TooFewPartsError, OutsideGridError, SceneFileNotFoundError, part_label, check_part, check_scene, MESH_SUFFIXES, load_scene_parts, Grid, voxelize_parts,
@@ -74,7 +74,7 @@ def _box_scores_by_part_sets(occ: torch.Tensor, lo: torch.Tensor, size: torch.Te
     weighted = member * cells[:, None]
     pair = weighted.t() @ member
     pair.fill_diagonal_(0)
-    return _scores_from_counts(weighted.sum(0).tolist(), weighted[member.sum(1) >= 2].sum(0).tolist(), int(cells[1:].sum()), pair.tolist())
+    return _scores_from_counts(weighted.sum(0).tolist(), (weighted * (member.sum(1, keepdim=True) >= 2)).sum(0).tolist(), int(cells[1:].sum()), pair.tolist())
 
 def _box_scores_pairwise(occ: torch.Tensor, lo: torch.Tensor, size: torch.Tensor, R: int):
     "`_box_scores` pair by pair, where boxes overlap (any number of parts)."
@@ -173,7 +173,8 @@ def scenes_triangles(scenes, grids, device, dtype=torch.float32):
             verts.append(v.astype(np.float32 if dtype == torch.float32 else np.float64)); faces.append(np.asarray(m.faces, dtype=np.int64) + offset)
             offset += len(v); counts.append(len(m.faces))
     v = torch.from_numpy(np.concatenate(verts)).to(device=device, dtype=dtype)
-    return v[torch.from_numpy(np.concatenate(faces)).to(device)], counts
+    f = torch.from_numpy(np.concatenate(faces)).to(device)
+    return v.index_select(0, f.view(-1)).view(-1, 3, 3), counts
 
 def _box_scores_each(occ, lo, size, R: int, parts_per_scene) -> list:
     "`_box_scores` of every scene of a chunk, scene by scene (the CPU path)."
@@ -417,6 +418,19 @@ def render_overlap(meshes, resolution: int = 64, window_size=(640, 480), show_pa
     return img
 
 # %% ../nbs/00_penetration.ipynb 75
+def render_scene_file(path, window_size=(320, 320), resolution: int = 64):
+    """`render_overlap` of a saved scene (a multi-part mesh file or a folder of parts): a blank white image if the file
+    does not exist (a sample that was never written), the parts alone if the scorer cannot voxelise one of them."""
+    import pyvista as pv
+    if not Path(path).exists(): return np.full((*window_size[::-1], 3), 255, np.uint8)
+    parts = load_scene_parts(path)
+    try: return render_overlap(parts, resolution, window_size=window_size)
+    except PenetrationInputError:                       # e.g. a flat part: show the parts, no overlap cells
+        pl = pv.Plotter(off_screen=True, window_size=list(window_size)); pl.set_background('white')
+        for i, m in enumerate(parts): pl.add_mesh(pv.wrap(m), color=PART_COLORS[i % len(PART_COLORS)], smooth_shading=True)
+        pl.camera_position = 'iso'; img = pl.screenshot(return_img=True); pl.close(); return img
+
+# %% ../nbs/00_penetration.ipynb 77
 def plot_overlap_slice(meshes, resolution: int = 64, axis: int = 2, index: int | None = None, ax=None):
     "Matplotlib slice through the grid: which part occupies each cell (colours) and the overlap (red)."
     import matplotlib.pyplot as plt
