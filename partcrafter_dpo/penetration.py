@@ -399,36 +399,36 @@ def overlap_cells(meshes, resolution: int = 64, device=None):
 # %% ../nbs/00_penetration.ipynb 74
 PART_COLORS = ['#4C72B0', '#55A868', '#8172B2', '#CCB974', '#64B5CD', '#DD8452', '#937860', '#8C8C8C']  # no red: red marks overlap
 
+def _render_parts(meshes, window_size, opacity: float = 1.0, cells=None, zoom: float = 1.0):
+    "Off-screen pyvista render of `meshes` in the part colours at `opacity` and, when given, `cells` (a mesh) in red."
+    import pyvista as pv
+    pl = pv.Plotter(off_screen=True, window_size=list(window_size))
+    pl.set_background('white')
+    for i, m in enumerate(meshes):
+        pl.add_mesh(pv.wrap(m), color=PART_COLORS[i % len(PART_COLORS)], opacity=opacity, smooth_shading=True)
+    if cells is not None: pl.add_mesh(cells, color='red')
+    pl.camera_position = 'iso'; pl.camera.zoom(zoom)
+    img = pl.screenshot(return_img=True); pl.close()
+    return img
+
 def render_overlap(meshes, resolution: int = 64, window_size=(640, 480), show_parts: bool = True):
     "Off-screen pyvista render: translucent parts and their overlap cells in red. Returns an RGB image array."
     import pyvista as pv
     count, grid = overlap_cells(meshes, resolution)
-    pl = pv.Plotter(off_screen=True, window_size=list(window_size))
-    pl.set_background('white')
-    if show_parts:
-        for i, m in enumerate(meshes):
-            pl.add_mesh(pv.wrap(m), color=PART_COLORS[i % len(PART_COLORS)], opacity=0.35, smooth_shading=True)
-    idx = np.argwhere(count.numpy() >= 2)
+    idx, cells = np.argwhere(count.numpy() >= 2), None
     if len(idx):
         centres = np.asarray(grid.origin) + (idx + 0.5) * grid.spacing
         cells = pv.PolyData(centres).glyph(geom=pv.Cube(x_length=grid.spacing, y_length=grid.spacing, z_length=grid.spacing), scale=False, orient=False)
-        pl.add_mesh(cells, color='red')
-    pl.camera_position = 'iso'; pl.camera.zoom(1.3)
-    img = pl.screenshot(return_img=True); pl.close()
-    return img
+    return _render_parts(meshes if show_parts else [], window_size, opacity=0.35, cells=cells, zoom=1.3)
 
 # %% ../nbs/00_penetration.ipynb 75
 def render_scene_file(path, window_size=(320, 320), resolution: int = 64):
     """`render_overlap` of a saved scene (a multi-part mesh file or a folder of parts): a blank white image if the file
     does not exist (a sample that was never written), the parts alone if the scorer cannot voxelise one of them."""
-    import pyvista as pv
     if not Path(path).exists(): return np.full((*window_size[::-1], 3), 255, np.uint8)
     parts = load_scene_parts(path)
     try: return render_overlap(parts, resolution, window_size=window_size)
-    except PenetrationInputError:                       # e.g. a flat part: show the parts, no overlap cells
-        pl = pv.Plotter(off_screen=True, window_size=list(window_size)); pl.set_background('white')
-        for i, m in enumerate(parts): pl.add_mesh(pv.wrap(m), color=PART_COLORS[i % len(PART_COLORS)], smooth_shading=True)
-        pl.camera_position = 'iso'; img = pl.screenshot(return_img=True); pl.close(); return img
+    except PenetrationInputError: return _render_parts(parts, window_size)   # e.g. a flat part: the parts, no overlap cells
 
 # %% ../nbs/00_penetration.ipynb 77
 def plot_overlap_slice(meshes, resolution: int = 64, axis: int = 2, index: int | None = None, ax=None):
