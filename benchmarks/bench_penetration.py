@@ -13,7 +13,9 @@ distance (positive inside) at the 40^3 points `linspace(0, 0.3 - 0.3/40, 40)` pe
 Scenes: (a) README's 6-part scene (9,228 triangles), (b) six overlapping 5,120-triangle spheres, (c) five dense parts
 (6k-82k triangles each: a sphere, a marching-cubes torus, a subdivided box, a capsule, a subdivided cylinder).
 Each scene is scored by the reference and by this package (`volume` at 40^3, 64^3 and 128^3, `tagac` at 40^3) in one
-process per thread setting: one thread (OMP/MKL_NUM_THREADS=1, torch.set_num_threads(1), pysdf n_threads=1) and all
+process per thread setting; on one thread also by the package's torch code alone (`kernel_disabled()`: what runs
+where no C compiler is found; the default CPU path is the C kernels of `cpu_kernels`, and the script prints which
+one it found): one thread (OMP/MKL_NUM_THREADS=1, torch.set_num_threads(1), pysdf n_threads=1) and all
 cores (pysdf's default threads; torch's threads = cores, of which this scorer's default rule takes one for problems of
 this size, so two more rows force `num_threads` = cores). Times are the best of `--repeats` calls after a warm-up
 (other jobs on a shared machine only add time), as wall seconds and as CPU seconds of the process (all threads; on a
@@ -117,6 +119,7 @@ def speed_worker(a):
     "One thread setting: time the reference and this scorer on every scene, one JSON line per measurement."
     import torch
     from partcrafter_dpo.penetration import score_scene, tagac_reference_trimesh
+    from partcrafter_dpo.cpu_kernels import kernel_disabled
     threads = a.threads
     torch.set_num_threads(threads)
     n_sdf = 1 if threads == 1 else None
@@ -134,6 +137,11 @@ def speed_worker(a):
         for method, res in OURS:
             t, c, r = timeit(lambda: score_scene(scene, method=method, resolution=res), a.repeats)
             emit(method=f'this scorer, {method}, {res}^3', seconds=t, cpu=c, score=r.scene_penetration)
+        if threads == 1:                                   # the same calls on the torch code (no C kernel)
+            with kernel_disabled():
+                for method, res in OURS:
+                    t, c, r = timeit(lambda: score_scene(scene, method=method, resolution=res), a.repeats)
+                    emit(method=f'torch code only, {method}, {res}^3', seconds=t, cpu=c, score=r.scene_penetration)
         if threads > 1:                                    # the rows above ran on one thread (the default rule); forced:
             for method, res in (('volume', 128), ('tagac', 40)):
                 t, c, r = timeit(lambda: score_scene(scene, method=method, resolution=res, num_threads=threads), a.repeats)
@@ -196,6 +204,22 @@ def speed_table(rows):
                 print(f"{'':<16}tagac - reference score: {tg['score'] - ref['score']:+.4f}")
 
 
+TARGETS = [('this scorer, volume, 64^3', 50), ('this scorer, volume, 128^3', 5), ('this scorer, tagac, 40^3', 1)]
+
+def target_lines(rows):
+    "Each speed target (wall-time ratio to the reference in the same process, one thread) per scene: met or missed."
+    print("\ntargets, one thread (the reference's time over ours, same process):")
+    for method, goal in TARGETS:
+        parts = []
+        for key in dict.fromkeys(r['scene'] for r in rows):
+            sub = {r['method']: r for r in rows if r['scene'] == key and r['threads'] == 1}
+            ref = next((r for r in sub.values() if r.get('ref')), None)
+            if ref is None or method not in sub: continue
+            ratio = ref['seconds'] / sub[method]['seconds']
+            parts.append(f"({key}) {ratio:.1f}x {'met' if ratio >= goal else 'MISSED'}")
+        if parts: print(f"  {method.removeprefix('this scorer, ')} >= {goal}x: " + ', '.join(parts))
+
+
 def gpu_batch(a):
     "Scenes per second of one batched `score_scenes` call on the GPU (host work included), against the CPU's, same scores."
     import torch
@@ -241,13 +265,16 @@ def main():
     try: import pysdf  # noqa: F401
     except ImportError: print('pysdf is not installed: no reference column. Install it with  pip install -e ".[bench]"  (see this file\'s docstring).')
     import torch
+    from partcrafter_dpo.cpu_kernels import kernel_status
     print(f"{cores} cores, torch {torch.__version__}, load average {os.getloadavg()[0]:.1f} at start")
+    print(f"CPU scorer: {kernel_status()}")
     for k in a.scenes: print(f"({k}) {SCENES[k]}: {sum(len(m.faces) for m in make_scene(k))} triangles")
     rows = []
     common = ['--scenes', *a.scenes, '--repeats', str(a.repeats)] + (['--trimesh-stand-in'] if a.trimesh_stand_in else [])
     for n in a.threads or sorted({1, cores}):
         rows += run_worker(['--_worker', 'speed', '--_threads', str(n)] + common, threads=n)
     speed_table(rows)
+    target_lines(rows)
     if a.busy:
         res = run_worker(['--_worker', 'contention', '--repeats', str(a.repeats), '--busy', *map(str, a.busy)])
         print(f"\nscene (a), volume 64^3, beside busy scoring processes ({cores} cores)")

@@ -12,6 +12,8 @@ import numpy as np
 import torch
 import trimesh
 
+from .cpu_kernels import active_kernel, kernel_box_inside, kernel_crossings, kernel_widen_open_boxes
+
 # %% auto 0
 __all__ = ['MESH_SUFFIXES', 'TRANSVERSE_AXES', 'PenetrationInputError', 'EmptyMeshError', 'NonFiniteVerticesError',
            'NotAMeshError', 'ZeroVolumePartError', 'TooFewPartsError', 'OutsideGridError', 'SceneFileNotFoundError',
@@ -158,8 +160,17 @@ def grid_crossings(tris: torch.Tensor, resolution: int) -> list:
     rows = _coordinate_rows(tris)
     return _crossings_of_rows(rows, resolution, *_triangle_bounds(rows))
 
+def _uses_kernel(c: torch.Tensor) -> bool:
+    "Whether triangles `c` go through the C kernel: float32 on the CPU, at least one, and the kernel on and available."
+    return c.device.type == 'cpu' and c.dtype == torch.float32 and 0 < c.shape[-1] < 2 ** 31 and active_kernel() is not None
+
 def _crossings_of_rows(c: torch.Tensor, resolution: int, vmin: torch.Tensor, vmax: torch.Tensor) -> list:
-    "`grid_crossings` from coordinate rows `c` (vertex, coordinate, T) and the triangles' bounds rows (3, T)."
+    "`grid_crossings` from coordinate rows `c` (vertex, coordinate, T) and the triangles' bounds rows (3, T): C kernel or torch."
+    if _uses_kernel(c): return kernel_crossings(c, resolution, _RAY_JITTER)
+    return _crossings_of_rows_torch(c, resolution, vmin, vmax)
+
+def _crossings_of_rows_torch(c: torch.Tensor, resolution: int, vmin: torch.Tensor, vmax: torch.Tensor) -> list:
+    "`_crossings_of_rows` in torch (any device and dtype): the reference the C kernel reproduces bit for bit."
     T, R, J = c.shape[2], resolution, _RAY_JITTER
     d1, d2 = c[1] - c[0], c[2] - c[0]
     normal = torch.cat([d1[(k + 1) % 3] * d2[(k + 2) % 3] - d1[(k + 2) % 3] * d2[(k + 1) % 3] for k in range(3)])  # n[axis], axis-major
@@ -202,7 +213,7 @@ def _crossings_of_rows(c: torch.Tensor, resolution: int, vmin: torch.Tensor, vma
     return [(hits[0][s:e] - k * T,) + tuple(h[s:e] for h in hits[1:]) for k, (s, e) in enumerate(zip([0] + ends[:2], ends))]
 
 
-# %% ../nbs/00_occupancy.ipynb 22
+# %% ../nbs/00_occupancy.ipynb 24
 def mesh_triangles(mesh, grid: Grid, device, dtype=torch.float32) -> torch.Tensor:
     "A mesh's triangles in `grid` units, (T, 3, 3)."
     v = torch.as_tensor(np.asarray(mesh.vertices), dtype=torch.float64)
@@ -211,7 +222,7 @@ def mesh_triangles(mesh, grid: Grid, device, dtype=torch.float32) -> torch.Tenso
 
 def resolve_device(device): return torch.device(device) if device is not None else torch.device('cpu')
 
-# %% ../nbs/00_occupancy.ipynb 23
+# %% ../nbs/00_occupancy.ipynb 25
 def part_index(sizes, device) -> torch.Tensor:
     "Part index of every triangle, from the triangle count of each part."
     return torch.repeat_interleave(torch.arange(len(sizes), device=device), torch.as_tensor(list(sizes), device=device))
@@ -231,7 +242,7 @@ def _part_boxes(bounds, part_of: torch.Tensor, P: int, R: int):
     lo = vmin.floor().clamp(0, R - 1).long()
     return lo, (vmax.ceil() + 1).clamp(0, R - 1).long() - lo + 1         # + 1: a hit's depth may round past the top vertex
 
-# %% ../nbs/00_occupancy.ipynb 25
+# %% ../nbs/00_occupancy.ipynb 27
 def _widen_open_boxes(hits, part_of: torch.Tensor, P: int, R: int, lo: torch.Tensor, size: torch.Tensor):
     """Boxes grown to the whole grid along an axis where a column's crossings sum to 3 or more in magnitude (open
     meshes: those cells beyond the box are inside). Also returns the most crossings in any one column."""
@@ -245,7 +256,7 @@ def _widen_open_boxes(hits, part_of: torch.Tensor, P: int, R: int, lo: torch.Ten
         most.append(torch.bincount(col).max())
     return lo, size, int(torch.stack(most).max()) if most else 0
 
-# %% ../nbs/00_occupancy.ipynb 27
+# %% ../nbs/00_occupancy.ipynb 29
 def _box_winding(hits, part_of: torch.Tensor, P: int, R: int, lo: torch.Tensor, size: torch.Tensor, dtype=torch.int32) -> torch.Tensor:
     """6 x the six-direction winding number of every part on its box: (P, Bx, By, Bz) of `dtype`, B the largest box size.
     Per axis, a column's signed crossing count enters at the column's first cell and -2 x each crossing's sign at the
@@ -270,13 +281,16 @@ def _box_winding(hits, part_of: torch.Tensor, P: int, R: int, lo: torch.Tensor, 
     return torch.zeros(P, *B, dtype=dtype, device=device) if w is None else w
 
 
-# %% ../nbs/00_occupancy.ipynb 28
+# %% ../nbs/00_occupancy.ipynb 30
 def box_occupancy(tris: torch.Tensor, part_of: torch.Tensor, P: int, R: int):
     """Inside cells (|w| >= 1/2) of every part on its own box: bool (P, Bx, By, Bz), box corners `lo` and sizes (P, 3).
     Cells of the padded array past a part's `size` are empty."""
     rows = _coordinate_rows(tris)
     bounds = _triangle_bounds(rows)
     hits = _crossings_of_rows(rows, R, *bounds)
+    if _uses_kernel(rows):                                                     # the same, in C
+        lo, size = kernel_widen_open_boxes(hits, part_of, P, R, *_part_boxes(bounds, part_of, P, R))
+        return kernel_box_inside(hits, part_of, P, R, lo, size), lo, size
     lo, size, deepest = _widen_open_boxes(hits, part_of, P, R, *_part_boxes(bounds, part_of, P, R))
     dtype = torch.int16 if 9 * deepest < 2 ** 15 else torch.int32            # |partial sums| <= 9 x crossings per column
     return _box_winding(hits, part_of, P, R, lo, size, dtype).abs() >= 3, lo, size
@@ -295,7 +309,7 @@ def _winding_numbers(tris_list, resolution: int, device) -> torch.Tensor:
     whole = torch.zeros(P, 3, dtype=torch.long, device=device), torch.full((P, 3), R, dtype=torch.long, device=device)
     return _box_winding(grid_crossings(torch.cat(tris_list), R), part_of, P, R, *whole).float() / 6
 
-# %% ../nbs/00_occupancy.ipynb 32
+# %% ../nbs/00_occupancy.ipynb 36
 def voxelize_parts(meshes, resolution: int = 128, grid: Grid | None = None, device=None, margin: int = 2):
     "Occupancy of every part on ONE shared grid: (bool tensor (P, R, R, R), `Grid`). The grid is fitted to the scene unless given."
     meshes = [check_part(m, i) for i, m in enumerate(meshes)]

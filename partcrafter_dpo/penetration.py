@@ -24,6 +24,7 @@ __all__ = ['PART_COLORS', 'PenetrationReport', 'set_worker_threads', 'scenes_tri
 # %% ../nbs/00_penetration.ipynb 5
 from .occupancy import (PenetrationInputError, EmptyMeshError, NonFiniteVerticesError, NotAMeshError, ZeroVolumePartError, TooFewPartsError, OutsideGridError, SceneFileNotFoundError, part_label, check_part, check_scene, MESH_SUFFIXES, load_scene_parts, Grid, voxelize_parts,
                                       TRANSVERSE_AXES, box_occupancy, grid_crossings, mesh_triangles, part_index, resolve_device)
+from .cpu_kernels import active_kernel, kernel_near_triangles
 _all_ = ["PenetrationInputError", "EmptyMeshError", "NonFiniteVerticesError", "NotAMeshError", "ZeroVolumePartError", "TooFewPartsError", "OutsideGridError", "SceneFileNotFoundError", "part_label", "check_part", "check_scene", "MESH_SUFFIXES", "load_scene_parts", "Grid", "voxelize_parts"]
 
 # %% ../nbs/00_penetration.ipynb 16
@@ -257,12 +258,14 @@ def score_scene(meshes, method: str = "volume", resolution: int | None = None, a
     return score_scenes([meshes], method, resolution, alpha, beta, device, allow_single_part, num_threads=num_threads, **tagac_kwargs)[0]
 
 # %% ../nbs/00_penetration.ipynb 47
+def _dot(x, y): return x[:, 0] * y[:, 0] + x[:, 1] * y[:, 1] + x[:, 2] * y[:, 2]   # in this order (as the C kernel)
+
 def _closest_point_distance(p, a, b, c):
     "Distance from points p to triangles (a, b, c), all (N, 3), by Voronoi region of the closest point (Ericson)."
     ab, ac, ap = b - a, c - a, p - a
-    d1, d2 = (ab * ap).sum(1), (ac * ap).sum(1)
-    bp = p - b; d3, d4 = (ab * bp).sum(1), (ac * bp).sum(1)
-    cp = p - c; d5, d6 = (ab * cp).sum(1), (ac * cp).sum(1)
+    d1, d2 = _dot(ab, ap), _dot(ac, ap)
+    bp = p - b; d3, d4 = _dot(ab, bp), _dot(ac, bp)
+    cp = p - c; d5, d6 = _dot(ab, cp), _dot(ac, cp)
     va, vb, vc = d3 * d6 - d5 * d4, d5 * d2 - d1 * d6, d1 * d4 - d3 * d2
     safe = lambda x: torch.where(x.abs() < 1e-30, torch.full_like(x, 1e-30), x)
     den = safe(va + vb + vc)
@@ -274,7 +277,7 @@ def _closest_point_distance(p, a, b, c):
     q = torch.where(((vc <= 0) & (d1 >= 0) & (d3 <= 0))[:, None], a + ab * (d1 / safe(d1 - d3))[:, None], q)  # edge ab
     q = torch.where(((d3 >= 0) & (d4 <= d3))[:, None], b, q)                                          # vertex b
     q = torch.where(((d1 <= 0) & (d2 <= 0))[:, None], a, q)                                           # vertex a
-    return (p - q).norm(dim=1)
+    return _dot(p - q, p - q).sqrt()
 
 # %% ../nbs/00_penetration.ipynb 51
 def _used_vertices(mesh, grid: Grid) -> np.ndarray:
@@ -294,9 +297,12 @@ def _near_large(large: torch.Tensor, pts: np.ndarray, reach: float) -> np.ndarra
         ball = reach + 2.0 ** g + 1e-9                    # farther than this from every centre: farther than reach from the triangles
         pairs = cKDTree(pts[todo]).sparse_distance_matrix(cKDTree(centre[group == g].numpy()), ball, output_type='ndarray')
         if len(pairs) == 0: continue
-        q, t = todo[pairs['i']], torch.from_numpy(pairs['j'].astype(np.int64))
-        d = _closest_point_distance(torch.from_numpy(pts[q]), tri[t, 0], tri[t, 1], tri[t, 2])
-        near[q[(d < reach).numpy()]] = True
+        q, t = todo[pairs['i']], pairs['j'].astype(np.int64)
+        if active_kernel() is not None: kernel_near_triangles(pts, q, tri, t, reach, near)   # the same, in C
+        else:
+            t = torch.from_numpy(t)
+            d = _closest_point_distance(torch.from_numpy(pts[q]), tri[t, 0], tri[t, 1], tri[t, 2])
+            near[q[(d < reach).numpy()]] = True
     return near
 
 def _near_points(verts: np.ndarray, tris: torch.Tensor, pts: np.ndarray, reach: float, small_edge: float = 0.25) -> np.ndarray:
