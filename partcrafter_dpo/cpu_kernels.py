@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 
+import numpy as np
 import torch
 
 # %% auto 0
@@ -423,7 +424,6 @@ def kernel_box_inside(hits, part_of: torch.Tensor, P: int, R: int, lo: torch.Ten
 def kernel_near_triangles(pts, q, tris: torch.Tensor, t, reach: float, near) -> None:
     """Set `near[q[k]]` (numpy bool array) where point `pts[q[k]]` (numpy (N, 3) float64) lies closer than `reach` to
     triangle `tris[t[k]]` ((T, 3, 3) float64 tensor); `q`, `t` int64 numpy arrays of the pairs."""
-    import numpy as np
     lib = _need_kernel()
     if near.dtype != np.bool_ or not near.flags.c_contiguous: raise TypeError("near must be a contiguous numpy bool array")
     pts, q, t = (np.ascontiguousarray(x, dtype=d) for x, d in ((pts, np.float64), (q, np.int64), (t, np.int64)))
