@@ -142,9 +142,16 @@ static axis_hits_t axis_hits(const void *const *hits, const int64_t *n, int axis
     return h;
 }
 
+/* Whether hit k names a triangle of a part (t < T, part < P) and a column of the grid: the C code's own guard. */
+static inline int valid_hit(axis_hits_t h, int64_t k, const int64_t *part_of, int64_t P, int64_t R, int64_t T) {
+    return h.t[k] >= 0 && h.t[k] < T && part_of[h.t[k]] >= 0 && part_of[h.t[k]] < P
+           && h.ia[k] >= 0 && h.ia[k] < R && h.ib[k] >= 0 && h.ib[k] < R;
+}
+
 /* Boxes (lo, size: P x 3, changed in place) grown to the whole grid along an axis where the crossings of one of the
-   part's columns sum to 3 or more in magnitude (an open part: cells beyond its box are inside). 0, or -1: no memory. */
-int widen_open_boxes(int64_t P, int64_t R, const int64_t *part_of, const void *const *hits, const int64_t *n,
+   part's columns sum to 3 or more in magnitude (an open part: cells beyond its box are inside). 0; -1: no memory; -3: a hit outside its
+   part or the grid. */
+int widen_open_boxes(int64_t P, int64_t R, int64_t T, const int64_t *part_of, const void *const *hits, const int64_t *n,
                      int64_t *lo, int64_t *size) {
     int32_t *total = malloc(sizeof(int32_t) * (size_t)(P * R * R));
     if (!total) return -1;
@@ -152,7 +159,10 @@ int widen_open_boxes(int64_t P, int64_t R, const int64_t *part_of, const void *c
         axis_hits_t h = axis_hits(hits, n, axis);
         if (h.n == 0) continue;
         memset(total, 0, sizeof(int32_t) * (size_t)(P * R * R));
-        for (int64_t k = 0; k < h.n; k++) total[(part_of[h.t[k]] * R + h.ia[k]) * R + h.ib[k]] += (int32_t)h.sign[k];
+        for (int64_t k = 0; k < h.n; k++) {
+            if (!valid_hit(h, k, part_of, P, R, T)) { free(total); return -3; }
+            total[(part_of[h.t[k]] * R + h.ia[k]) * R + h.ib[k]] += (int32_t)h.sign[k];
+        }
         for (int64_t p = 0; p < P; p++) {
             int open = 0;
             for (int64_t i = 0; i < R * R; i++) open |= (total[p * R * R + i] >= 3) | (total[p * R * R + i] <= -3);
@@ -171,9 +181,15 @@ static inline int64_t ceil_index(float d) {  /* torch's ceil(d).long() on x86-64
 /* Inside cells (|six-direction winding number| >= 1/2) of every part on its own box, into `occ` (P x B0 x B1 x B2
    bytes: the padded box array; cells past a part's size are 0). Per axis, a column's signed crossing count enters at
    its first cell and -2 x each crossing's sign at the cell past the crossing; a running sum along the axis gives 6 x
-   that axis's two directions. Returns 0, -1 when out of memory, -2 when a hit falls outside its part's box. */
-int box_inside(int64_t P, int64_t R, const int64_t *part_of, const void *const *hits, const int64_t *n,
+   that axis's two directions. Returns 0; -1: no memory; -2: a hit outside its part's box; -3: a hit outside its part
+   or the grid, or a box outside the grid or the array. */
+int box_inside(int64_t P, int64_t R, int64_t T, const int64_t *part_of, const void *const *hits, const int64_t *n,
                const int64_t *lo, const int64_t *size, int64_t B0, int64_t B1, int64_t B2, uint8_t *occ) {
+    for (int64_t p = 0; p < P; p++) {                                           /* boxes inside the grid and the array */
+        const int64_t B[3] = {B0, B1, B2};
+        for (int k = 0; k < 3; k++)
+            if (lo[3 * p + k] < 0 || size[3 * p + k] < 0 || lo[3 * p + k] + size[3 * p + k] > R || size[3 * p + k] > B[k]) return -3;
+    }
     int64_t *offset = malloc(sizeof(int64_t) * (size_t)(P + 1));
     if (!offset) return -1;
     offset[0] = 0;
@@ -186,6 +202,7 @@ int box_inside(int64_t P, int64_t R, const int64_t *part_of, const void *const *
         int a = AXIS_A[axis], b = AXIS_B[axis];
         memset(d, 0, sizeof(int32_t) * (size_t)offset[P]);
         for (int64_t k = 0; k < h.n; k++) {
+            if (!valid_hit(h, k, part_of, P, R, T)) { status = -3; break; }
             int64_t p = part_of[h.t[k]], sy = size[3 * p + 1], sz = size[3 * p + 2], idx[3];
             int32_t s = (int32_t)h.sign[k];
             idx[a] = h.ia[k] - lo[3 * p + a]; idx[b] = h.ib[k] - lo[3 * p + b]; idx[axis] = 0;
@@ -229,11 +246,13 @@ int box_inside(int64_t P, int64_t R, const int64_t *part_of, const void *const *
 static inline double safe_den(double x) { return fabs(x) < 1e-30 ? 1e-30 : x; }
 static inline double dot3(const double *x, const double *y) { return x[0] * y[0] + x[1] * y[1] + x[2] * y[2]; }
 
-/* near[q[k]] = 1 where point pts[q[k]] (float64 x 3) lies closer than `reach` to triangle tri[t[k]] (3 x 3), k < n:
+/* near[q[k]] = 1 where point pts[q[k]] (N points, float64 x 3) lies closer than `reach` to triangle tri[t[k]] (3 x 3), k < n:
    the closest point by Voronoi region (Ericson, Real-Time Collision Detection 5.1.5), in the torch version's
-   arithmetic and order of precedence between regions. Entries of `near` are only ever set, never cleared. */
-void near_triangles(const double *pts, const int64_t *q, const double *tri, const int64_t *t, int64_t n, double reach,
-                    uint8_t *near) {
+   arithmetic and order of precedence between regions (T triangles). Entries of `near` are only ever set, never
+   cleared. Returns 0, or -3 (nothing written) when a pair's index is out of range. */
+int near_triangles(const double *pts, int64_t N, const int64_t *q, const double *tri, int64_t T, const int64_t *t,
+                   int64_t n, double reach, uint8_t *near) {
+    for (int64_t k = 0; k < n; k++) if (q[k] < 0 || q[k] >= N || t[k] < 0 || t[k] >= T) return -3;
     for (int64_t k = 0; k < n; k++) {
         const double *p = pts + 3 * q[k], *a = tri + 9 * t[k], *b = a + 3, *c = a + 6;
         double ab[3], ac[3], ap[3], bp[3], cp[3], x[3];
@@ -255,6 +274,7 @@ void near_triangles(const double *pts, const int64_t *q, const double *tri, cons
         double dx = p[0] - x[0], dy = p[1] - x[1], dz = p[2] - x[2];
         if (sqrt(dx * dx + dy * dy + dz * dz) < reach) near[q[k]] = 1;
     }
+    return 0;
 }
 """
 
@@ -321,9 +341,9 @@ def _bind(lib: ctypes.CDLL) -> ctypes.CDLL:
     P, I, F = ctypes.c_void_p, ctypes.c_int64, ctypes.c_float
     lib.scan_spans.argtypes, lib.scan_spans.restype = [P, I, I, F, F, P, P, P, P], I
     lib.scan_crossings.argtypes, lib.scan_crossings.restype = [P, I, F, F] + [P] * 10, None
-    lib.widen_open_boxes.argtypes, lib.widen_open_boxes.restype = [I, I, P, P, P, P, P], ctypes.c_int
-    lib.box_inside.argtypes, lib.box_inside.restype = [I, I, P, P, P, P, P, I, I, I, P], ctypes.c_int
-    lib.near_triangles.argtypes, lib.near_triangles.restype = [P, P, P, P, I, ctypes.c_double, P], None
+    lib.widen_open_boxes.argtypes, lib.widen_open_boxes.restype = [I, I, I, P, P, P, P, P], ctypes.c_int
+    lib.box_inside.argtypes, lib.box_inside.restype = [I, I, I, P, P, P, P, P, I, I, I, P], ctypes.c_int
+    lib.near_triangles.argtypes, lib.near_triangles.restype = [P, I, P, P, I, P, I, ctypes.c_double, P], ctypes.c_int
     return lib
 
 def load_kernel() -> ctypes.CDLL | None:
@@ -393,31 +413,42 @@ def kernel_crossings(rows: torch.Tensor, resolution: int, jitter: tuple) -> list
     return [tuple(x[s:e] for x in out) for s, e in zip([0] + ends[:2], ends)]
 
 # %% ../nbs/00_cpu_kernels.ipynb 19
-def _hit_pointers(hits) -> tuple:
-    "The 15 hit arrays (per axis: triangle, ia, ib as int64, depth, sign as float32, contiguous) and a pointer table to them."
+def _hit_pointers(hits, P: int, boxes=()) -> tuple:
+    """The 15 hit arrays (per axis: triangle, ia, ib as int64, depth, sign as float32, contiguous) and a pointer table
+    to them. Shapes are checked here; the C code checks every index before it uses it (a `ValueError` either way)."""
+    if len(hits) != 3: raise ValueError(f"expected the hits of 3 axes, got {len(hits)}")
     arrays = [x.contiguous().to(dtype) for h in hits for x, dtype in zip(h, (torch.int64,) * 3 + (torch.float32,) * 2)]
+    n = [len(h[0]) for h in hits]
+    if any(x.numel() != n[k // 5] for k, x in enumerate(arrays)): raise ValueError("hit arrays of one axis differ in length")
+    for box in boxes:
+        if tuple(box.shape) != (P, 3): raise ValueError(f"part boxes must be ({P}, 3), got {tuple(box.shape)}")
     table = (ctypes.c_void_p * 15)(*[x.data_ptr() for x in arrays])
-    return arrays, table, torch.tensor([len(h[0]) for h in hits], dtype=torch.int64)
+    return arrays, table, torch.tensor(n, dtype=torch.int64)
+
+_STATUS = {-1: (MemoryError, "C kernel: out of memory"),
+           -2: (RuntimeError, "C kernel: a crossing fell outside its part's box (a bug: please report the scene)"),
+           -3: (ValueError, "C kernel: inconsistent inputs (a hit's triangle, part or column, or a part box, outside the parts or the grid)")}
+
+def _check_status(status: int):
+    if status != 0: error, message = _STATUS[status]; raise error(message)
 
 def kernel_widen_open_boxes(hits, part_of: torch.Tensor, P: int, R: int, lo: torch.Tensor, size: torch.Tensor):
     "Part boxes `lo`, `size` (P, 3) grown to the whole grid along the axes where a part is open (new tensors)."
     lib = _need_kernel()
-    arrays, table, n = _hit_pointers(hits)
     part_of = part_of.contiguous().to(torch.int64)
+    arrays, table, n = _hit_pointers(hits, P, (lo, size))
     lo, size = (x.to(torch.int64, copy=True, memory_format=torch.contiguous_format) for x in (lo, size))   # changed in place by C
-    if lib.widen_open_boxes(P, R, _ptr(part_of), table, _ptr(n), _ptr(lo), _ptr(size)) != 0: raise MemoryError("C kernel: out of memory")
+    _check_status(lib.widen_open_boxes(P, R, part_of.numel(), _ptr(part_of), table, _ptr(n), _ptr(lo), _ptr(size)))
     return lo, size
 
 def kernel_box_inside(hits, part_of: torch.Tensor, P: int, R: int, lo: torch.Tensor, size: torch.Tensor) -> torch.Tensor:
     "Inside cells of every part on its box: bool (P, Bx, By, Bz), B the largest box size; cells past a part's size are empty."
     lib = _need_kernel()
-    arrays, table, n = _hit_pointers(hits)
     part_of, lo, size = part_of.contiguous().to(torch.int64), lo.contiguous().to(torch.int64), size.contiguous().to(torch.int64)
+    arrays, table, n = _hit_pointers(hits, P, (lo, size))
     B = size.amax(0).tolist() if P else [0, 0, 0]
     occ = torch.empty(P, *B, dtype=torch.bool)
-    status = lib.box_inside(P, R, _ptr(part_of), table, _ptr(n), _ptr(lo), _ptr(size), *B, _ptr(occ))
-    if status == -1: raise MemoryError("C kernel: out of memory")
-    if status != 0: raise RuntimeError("C kernel: a crossing fell outside its part's box (a bug: please report the scene)")
+    _check_status(lib.box_inside(P, R, part_of.numel(), _ptr(part_of), table, _ptr(n), _ptr(lo), _ptr(size), *B, _ptr(occ)))
     return occ
 
 # %% ../nbs/00_cpu_kernels.ipynb 23
@@ -428,4 +459,6 @@ def kernel_near_triangles(pts, q, tris: torch.Tensor, t, reach: float, near) -> 
     if near.dtype != np.bool_ or not near.flags.c_contiguous: raise TypeError("near must be a contiguous numpy bool array")
     pts, q, t = (np.ascontiguousarray(x, dtype=d) for x, d in ((pts, np.float64), (q, np.int64), (t, np.int64)))
     tris = tris.detach().to('cpu', torch.float64).contiguous()
-    lib.near_triangles(pts.ctypes.data, q.ctypes.data, _ptr(tris), t.ctypes.data, len(q), float(reach), near.ctypes.data)
+    if pts.ndim != 2 or pts.shape[1] != 3 or tris.shape[1:] != (3, 3) or len(q) != len(t) or len(near) != len(pts):
+        raise ValueError("shapes: pts (N, 3), tris (T, 3, 3), q and t of one length, near of N")
+    _check_status(lib.near_triangles(pts.ctypes.data, len(pts), q.ctypes.data, _ptr(tris), len(tris), t.ctypes.data, len(q), float(reach), near.ctypes.data))
