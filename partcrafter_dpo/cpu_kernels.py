@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_cpu_kernels.ipynb 3
 from __future__ import annotations
-import ctypes, hashlib, logging, os, platform, shutil, subprocess, sys, tempfile, threading
+import ctypes, hashlib, itertools, logging, os, platform, shutil, subprocess, sys, tempfile, threading
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -15,7 +15,8 @@ import torch
 # %% auto 0
 __all__ = ['KERNEL_SOURCE', 'COMPILE_FLAGS', 'KernelSettingError', 'kernel_mode', 'kernel_cache_dir', 'find_c_compiler',
            'build_kernel', 'load_kernel', 'kernel_status', 'kernel_disabled', 'active_kernel', 'kernel_crossings',
-           'kernel_widen_open_boxes', 'kernel_box_inside', 'kernel_near_triangles']
+           'kernel_widen_open_boxes', 'kernel_part_boxes', 'kernel_box_inside', 'kernel_box_occupancy',
+           'kernel_near_triangles']
 
 # %% ../nbs/00_cpu_kernels.ipynb 6
 KERNEL_SOURCE = r"""
@@ -149,18 +150,16 @@ static inline int valid_hit(axis_hits_t h, int64_t k, const int64_t *part_of, in
 }
 
 /* Boxes (lo, size: P x 3, changed in place) grown to the whole grid along an axis where the crossings of one of the
-   part's columns sum to 3 or more in magnitude (an open part: cells beyond its box are inside). 0; -1: no memory; -3: a hit outside its
-   part or the grid. */
+   part's columns sum to 3 or more in magnitude (an open part: cells beyond its box are inside); `total` is the
+   caller's buffer of P x R x R. Returns 0, or -3: a hit outside its part or the grid. */
 int widen_open_boxes(int64_t P, int64_t R, int64_t T, const int64_t *part_of, const void *const *hits, const int64_t *n,
-                     int64_t *lo, int64_t *size) {
-    int32_t *total = malloc(sizeof(int32_t) * (size_t)(P * R * R));
-    if (!total) return -1;
+                     int64_t *lo, int64_t *size, int32_t *total) {
     for (int axis = 0; axis < 3; axis++) {
         axis_hits_t h = axis_hits(hits, n, axis);
         if (h.n == 0) continue;
         memset(total, 0, sizeof(int32_t) * (size_t)(P * R * R));
         for (int64_t k = 0; k < h.n; k++) {
-            if (!valid_hit(h, k, part_of, P, R, T)) { free(total); return -3; }
+            if (!valid_hit(h, k, part_of, P, R, T)) return -3;
             total[(part_of[h.t[k]] * R + h.ia[k]) * R + h.ib[k]] += (int32_t)h.sign[k];
         }
         for (int64_t p = 0; p < P; p++) {
@@ -169,7 +168,6 @@ int widen_open_boxes(int64_t P, int64_t R, int64_t T, const int64_t *part_of, co
             if (open) { lo[3 * p + axis] = 0; size[3 * p + axis] = R; }
         }
     }
-    free(total);
     return 0;
 }
 
@@ -181,10 +179,10 @@ static inline int64_t ceil_index(float d) {  /* torch's ceil(d).long() on x86-64
 /* Inside cells (|six-direction winding number| >= 1/2) of every part on its own box, into `occ` (P x B0 x B1 x B2
    bytes: the padded box array; cells past a part's size are 0). Per axis, a column's signed crossing count enters at
    its first cell and -2 x each crossing's sign at the cell past the crossing; a running sum along the axis gives 6 x
-   that axis's two directions. Returns 0; -1: no memory; -2: a hit outside its part's box; -3: a hit outside its part
-   or the grid, or a box outside the grid or the array. */
+   that axis's two directions. `work` is the caller's buffer of 2 x the summed box volumes. Returns 0; -1: no memory;
+   -2: a hit outside its part's box; -3: a hit outside its part or the grid, or a box outside the grid or the array. */
 int box_inside(int64_t P, int64_t R, int64_t T, const int64_t *part_of, const void *const *hits, const int64_t *n,
-               const int64_t *lo, const int64_t *size, int64_t B0, int64_t B1, int64_t B2, uint8_t *occ) {
+               const int64_t *lo, const int64_t *size, int64_t B0, int64_t B1, int64_t B2, uint8_t *occ, int32_t *work) {
     for (int64_t p = 0; p < P; p++) {                                           /* boxes inside the grid and the array */
         const int64_t B[3] = {B0, B1, B2};
         for (int k = 0; k < 3; k++)
@@ -194,8 +192,9 @@ int box_inside(int64_t P, int64_t R, int64_t T, const int64_t *part_of, const vo
     if (!offset) return -1;
     offset[0] = 0;
     for (int64_t p = 0; p < P; p++) offset[p + 1] = offset[p] + size[3 * p] * size[3 * p + 1] * size[3 * p + 2];
-    int32_t *w = calloc((size_t)offset[P] + 1, sizeof(int32_t)), *d = malloc(sizeof(int32_t) * ((size_t)offset[P] + 1));
-    int status = (w && d) ? 0 : -1;
+    int32_t *w = work, *d = work + offset[P];                     /* the caller's 2 x (sum of the box volumes) */
+    memset(w, 0, sizeof(int32_t) * (size_t)offset[P]);
+    int status = 0;
     for (int axis = 0; axis < 3 && status == 0; axis++) {
         axis_hits_t h = axis_hits(hits, n, axis);
         if (h.n == 0) continue;
@@ -239,7 +238,7 @@ int box_inside(int64_t P, int64_t R, int64_t T, const int64_t *part_of, const vo
             }
         }
     }
-    free(offset); free(w); free(d);
+    free(offset);
     return status;
 }
 
@@ -274,6 +273,31 @@ int near_triangles(const double *pts, int64_t N, const int64_t *q, const double 
         double dx = p[0] - x[0], dy = p[1] - x[1], dz = p[2] - x[2];
         if (sqrt(dx * dx + dy * dy + dz * dz) < reach) near[q[k]] = 1;
     }
+    return 0;
+}
+
+/* Per part the cells [lo, lo + size) its triangles' bounding boxes reach (rounded outwards, clamped to the grid; one
+   more cell on top, where a hit's depth may round past the top vertex): lo, size (P x 3). A part without triangles
+   gets an empty box. Returns 0, -1 (no memory) or -3 (a triangle's part outside 0..P-1). */
+int part_boxes(const float *c, int64_t T, const int64_t *part_of, int64_t P, int64_t R, int64_t *lo, int64_t *size) {
+    float *mn = malloc(sizeof(float) * (size_t)(3 * P + 1)), *mx = malloc(sizeof(float) * (size_t)(3 * P + 1));
+    if (!mn || !mx) { free(mn); free(mx); return -1; }
+    for (int64_t i = 0; i < 3 * P; i++) { mn[i] = INFINITY; mx[i] = -INFINITY; }
+    for (int64_t t = 0; t < T; t++) {
+        int64_t p = part_of[t];
+        if (p < 0 || p >= P) { free(mn); free(mx); return -3; }
+        for (int k = 0; k < 3; k++) {
+            float v0 = c[k * T + t], v1 = c[(3 + k) * T + t], v2 = c[(6 + k) * T + t];
+            mn[3 * p + k] = fmin2(mn[3 * p + k], fmin2(fmin2(v0, v1), v2));
+            mx[3 * p + k] = fmax2(mx[3 * p + k], fmax2(fmax2(v0, v1), v2));
+        }
+    }
+    for (int64_t i = 0; i < 3 * P; i++) {
+        if (mn[i] > mx[i]) { lo[i] = 0; size[i] = 0; continue; }                     /* no triangles */
+        float l = fmin2(fmax2(floorf(mn[i]), 0.0f), (float)(R - 1)), h = fmin2(fmax2(ceilf(mx[i]) + 1.0f, 0.0f), (float)(R - 1));
+        lo[i] = (int64_t)l; size[i] = (int64_t)h - lo[i] + 1;
+    }
+    free(mn); free(mx);
     return 0;
 }
 """
@@ -341,9 +365,10 @@ def _bind(lib: ctypes.CDLL) -> ctypes.CDLL:
     P, I, F = ctypes.c_void_p, ctypes.c_int64, ctypes.c_float
     lib.scan_spans.argtypes, lib.scan_spans.restype = [P, I, I, F, F, P, P, P, P], I
     lib.scan_crossings.argtypes, lib.scan_crossings.restype = [P, I, F, F] + [P] * 10, None
-    lib.widen_open_boxes.argtypes, lib.widen_open_boxes.restype = [I, I, I, P, P, P, P, P], ctypes.c_int
-    lib.box_inside.argtypes, lib.box_inside.restype = [I, I, I, P, P, P, P, P, I, I, I, P], ctypes.c_int
+    lib.widen_open_boxes.argtypes, lib.widen_open_boxes.restype = [I, I, I, P, P, P, P, P, P], ctypes.c_int
+    lib.box_inside.argtypes, lib.box_inside.restype = [I, I, I, P, P, P, P, P, I, I, I, P, P], ctypes.c_int
     lib.near_triangles.argtypes, lib.near_triangles.restype = [P, I, P, P, I, P, I, ctypes.c_double, P], ctypes.c_int
+    lib.part_boxes.argtypes, lib.part_boxes.restype = [P, I, P, I, I, P, P], ctypes.c_int
     return lib
 
 def load_kernel() -> ctypes.CDLL | None:
@@ -396,21 +421,47 @@ def _need_kernel() -> ctypes.CDLL:
     if lib is None: raise RuntimeError(f"the C kernel is not available: {_loaded['status']}")
     return lib
 
+_scratch_space = threading.local()
+
+_SCRATCH_KEEP_BYTES = 2 ** 25                        # a larger temporary is allocated per call and not kept
+
+def _scratch(name: str, numel: int, dtype=torch.float32) -> torch.Tensor:
+    """A buffer of this thread for a temporary array, kept between calls (up to 32 MiB each) and grown when too small:
+    fresh megabyte-sized arrays cost page faults on every call (for 130k triangles more than the scan itself). Its
+    contents never leave this module."""
+    itemsize = torch.empty(0, dtype=dtype).element_size()
+    if numel * itemsize > _SCRATCH_KEEP_BYTES: return torch.empty(numel, dtype=dtype)
+    buffers = _scratch_space.__dict__.setdefault('buffers', {})
+    buf = buffers.get(name)
+    if buf is None or buf.numel() < numel or buf.dtype != dtype:
+        buf = buffers[name] = torch.empty(min(max(numel + numel // 4, 1024), _SCRATCH_KEEP_BYTES // itemsize), dtype=dtype)
+    return buf[:numel]
+
+def _check_rows(rows: torch.Tensor) -> torch.Tensor:
+    if rows.dtype != torch.float32 or rows.device.type != 'cpu' or rows.dim() != 3 or rows.shape[:2] != (3, 3):
+        raise TypeError(f"expected float32 coordinate rows (3, 3, T) on the CPU, got {rows.dtype} {tuple(rows.shape)} on {rows.device}")
+    return rows.contiguous()
+
+def _scan(rows: torch.Tensor, resolution: int, jitter: tuple) -> list:
+    "`kernel_crossings` as views of this thread's scratch buffers (valid until its next scan)."
+    lib, T, (ja, jb) = _need_kernel(), rows.shape[2], jitter
+    spans, signs = _scratch('spans', 12 * T, torch.int32), _scratch('signs', 3 * T)
+    order, split = _scratch('order', 3 * T, torch.int32), _scratch('split', 6, torch.int64)
+    room = lib.scan_spans(_ptr(rows), T, resolution, ja, jb, _ptr(spans), _ptr(signs), _ptr(order), _ptr(split))
+    out = [_scratch(f'hits{k}', room, torch.int64) for k in range(3)] + [_scratch(f'hits{k}', room) for k in (3, 4)]
+    counts = _scratch('counts', 3, torch.int64)
+    lib.scan_crossings(_ptr(rows), T, ja, jb, _ptr(spans), _ptr(signs), _ptr(order), _ptr(split), *map(_ptr, out), _ptr(counts))
+    ends = counts.cumsum(0).tolist()
+    return [tuple(x[s:e] for x in out) for s, e in zip([0] + ends[:2], ends)]
+
 def kernel_crossings(rows: torch.Tensor, resolution: int, jitter: tuple) -> list:
     """Crossings of the x, y and z rays with the triangles given as coordinate rows `rows` (3, 3, T), float32 on the CPU,
     rays at column centres shifted by `jitter` (along a, along b): per axis (triangle, column along a, along b, depth,
     sign), int64 / float32, as the torch version returns them."""
-    lib, rows = _need_kernel(), rows.contiguous()
-    if rows.dtype != torch.float32 or rows.device.type != 'cpu': raise TypeError(f"expected float32 rows on the CPU, got {rows.dtype} on {rows.device}")
-    T, (ja, jb) = rows.shape[2], jitter
-    spans, signs = torch.empty(12 * T, dtype=torch.int32), torch.empty(3 * T)
-    order, split = torch.empty(3 * T, dtype=torch.int32), torch.empty(6, dtype=torch.int64)
-    room = lib.scan_spans(_ptr(rows), T, resolution, ja, jb, _ptr(spans), _ptr(signs), _ptr(order), _ptr(split))
-    out = [torch.empty(room, dtype=torch.int64) for _ in range(3)] + [torch.empty(room) for _ in range(2)]
-    counts = torch.empty(3, dtype=torch.int64)
-    lib.scan_crossings(_ptr(rows), T, ja, jb, _ptr(spans), _ptr(signs), _ptr(order), _ptr(split), *map(_ptr, out), _ptr(counts))
-    ends = counts.cumsum(0).tolist()
-    return [tuple(x[s:e] for x in out) for s, e in zip([0] + ends[:2], ends)]
+    hits = _scan(_check_rows(rows), resolution, jitter)
+    whole = [torch.cat([h[k] for h in hits]) for k in range(5)]                  # the caller's own copies
+    ends = list(itertools.accumulate(len(h[0]) for h in hits))
+    return [tuple(x[s:e] for x in whole) for s, e in zip([0] + ends[:2], ends)]
 
 # %% ../nbs/00_cpu_kernels.ipynb 19
 def _hit_pointers(hits, P: int, boxes=()) -> tuple:
@@ -438,7 +489,18 @@ def kernel_widen_open_boxes(hits, part_of: torch.Tensor, P: int, R: int, lo: tor
     part_of = part_of.contiguous().to(torch.int64)
     arrays, table, n = _hit_pointers(hits, P, (lo, size))
     lo, size = (x.to(torch.int64, copy=True, memory_format=torch.contiguous_format) for x in (lo, size))   # changed in place by C
-    _check_status(lib.widen_open_boxes(P, R, part_of.numel(), _ptr(part_of), table, _ptr(n), _ptr(lo), _ptr(size)))
+    total = _scratch('column_totals', P * R * R, torch.int32)
+    _check_status(lib.widen_open_boxes(P, R, part_of.numel(), _ptr(part_of), table, _ptr(n), _ptr(lo), _ptr(size), _ptr(total)))
+    return lo, size
+
+def kernel_part_boxes(rows: torch.Tensor, part_of: torch.Tensor, P: int, R: int):
+    """Per part the cells [lo, lo + size) its triangles' bounding boxes reach, rounded outwards and clamped to the grid,
+    with one more cell on top (occupancy's `_part_boxes`): two int64 (P, 3) tensors."""
+    lib, rows = _need_kernel(), _check_rows(rows)
+    part_of = part_of.contiguous().to(torch.int64)
+    if part_of.numel() != rows.shape[2]: raise ValueError(f"{part_of.numel()} part indices for {rows.shape[2]} triangles")
+    lo, size = torch.empty(P, 3, dtype=torch.int64), torch.empty(P, 3, dtype=torch.int64)
+    _check_status(lib.part_boxes(_ptr(rows), rows.shape[2], _ptr(part_of), P, R, _ptr(lo), _ptr(size)))
     return lo, size
 
 def kernel_box_inside(hits, part_of: torch.Tensor, P: int, R: int, lo: torch.Tensor, size: torch.Tensor) -> torch.Tensor:
@@ -446,10 +508,22 @@ def kernel_box_inside(hits, part_of: torch.Tensor, P: int, R: int, lo: torch.Ten
     lib = _need_kernel()
     part_of, lo, size = part_of.contiguous().to(torch.int64), lo.contiguous().to(torch.int64), size.contiguous().to(torch.int64)
     arrays, table, n = _hit_pointers(hits, P, (lo, size))
+    if P and int(size.min()) < 0: raise ValueError("C kernel: inconsistent inputs (a negative box size)")
     B = size.amax(0).tolist() if P else [0, 0, 0]
     occ = torch.empty(P, *B, dtype=torch.bool)
-    _check_status(lib.box_inside(P, R, part_of.numel(), _ptr(part_of), table, _ptr(n), _ptr(lo), _ptr(size), *B, _ptr(occ)))
+    work = _scratch('winding', 2 * int(size.prod(1).sum()) + 2, torch.int32)
+    _check_status(lib.box_inside(P, R, part_of.numel(), _ptr(part_of), table, _ptr(n), _ptr(lo), _ptr(size), *B, _ptr(occ), _ptr(work)))
     return occ
+
+def kernel_box_occupancy(tris: torch.Tensor, part_of: torch.Tensor, P: int, R: int, jitter: tuple):
+    """`occupancy.box_occupancy` in C, for float32 triangles (T, 3, 3) on the CPU: the inside cells of every part on its
+    own box (bool (P, Bx, By, Bz)), and the boxes' corners `lo` and sizes (P, 3)."""
+    T = tris.shape[0]
+    rows = _scratch('rows', 9 * T).view(3, 3, T)
+    rows.copy_(tris.permute(1, 2, 0))                                        # coordinate rows, without a fresh array
+    hits = _scan(rows, R, jitter)
+    lo, size = kernel_widen_open_boxes(hits, part_of, P, R, *kernel_part_boxes(rows, part_of, P, R))
+    return kernel_box_inside(hits, part_of, P, R, lo, size), lo, size
 
 # %% ../nbs/00_cpu_kernels.ipynb 23
 def kernel_near_triangles(pts, q, tris: torch.Tensor, t, reach: float, near) -> None:

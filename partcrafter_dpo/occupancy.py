@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import trimesh
 
-from .cpu_kernels import active_kernel, kernel_box_inside, kernel_crossings, kernel_widen_open_boxes
+from .cpu_kernels import active_kernel, kernel_box_occupancy, kernel_crossings
 
 # %% auto 0
 __all__ = ['MESH_SUFFIXES', 'TRANSVERSE_AXES', 'PenetrationInputError', 'EmptyMeshError', 'NonFiniteVerticesError',
@@ -160,9 +160,9 @@ def grid_crossings(tris: torch.Tensor, resolution: int) -> list:
     rows = _coordinate_rows(tris)
     return _crossings_of_rows(rows, resolution, *_triangle_bounds(rows))
 
-def _uses_kernel(c: torch.Tensor) -> bool:
-    "Whether triangles `c` go through the C kernel: float32 on the CPU, at least one, and the kernel on and available."
-    return c.device.type == 'cpu' and c.dtype == torch.float32 and 0 < c.shape[-1] < 2 ** 31 and active_kernel() is not None
+def _uses_kernel(tris: torch.Tensor) -> bool:
+    "Whether triangles (T, 3, 3), or their coordinate rows, go through the C kernels: float32 on the CPU, and the kernels on and available."
+    return tris.device.type == 'cpu' and tris.dtype == torch.float32 and 0 < tris.numel() < 9 * 2 ** 31 and active_kernel() is not None
 
 def _crossings_of_rows(c: torch.Tensor, resolution: int, vmin: torch.Tensor, vmax: torch.Tensor) -> list:
     "`grid_crossings` from coordinate rows `c` (vertex, coordinate, T) and the triangles' bounds rows (3, T): C kernel or torch."
@@ -285,12 +285,10 @@ def _box_winding(hits, part_of: torch.Tensor, P: int, R: int, lo: torch.Tensor, 
 def box_occupancy(tris: torch.Tensor, part_of: torch.Tensor, P: int, R: int):
     """Inside cells (|w| >= 1/2) of every part on its own box: bool (P, Bx, By, Bz), box corners `lo` and sizes (P, 3).
     Cells of the padded array past a part's `size` are empty."""
+    if _uses_kernel(tris): return kernel_box_occupancy(tris, part_of, P, R, _RAY_JITTER)   # the same, in C
     rows = _coordinate_rows(tris)
     bounds = _triangle_bounds(rows)
     hits = _crossings_of_rows(rows, R, *bounds)
-    if _uses_kernel(rows):                                                     # the same, in C
-        lo, size = kernel_widen_open_boxes(hits, part_of, P, R, *_part_boxes(bounds, part_of, P, R))
-        return kernel_box_inside(hits, part_of, P, R, lo, size), lo, size
     lo, size, deepest = _widen_open_boxes(hits, part_of, P, R, *_part_boxes(bounds, part_of, P, R))
     dtype = torch.int16 if 9 * deepest < 2 ** 15 else torch.int32            # |partial sums| <= 9 x crossings per column
     return _box_winding(hits, part_of, P, R, lo, size, dtype).abs() >= 3, lo, size
