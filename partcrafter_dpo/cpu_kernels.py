@@ -518,9 +518,9 @@ def kernel_box_inside(hits, part_of: torch.Tensor, P: int, R: int, lo: torch.Ten
 def kernel_box_occupancy(tris: torch.Tensor, part_of: torch.Tensor, P: int, R: int, jitter: tuple):
     """`occupancy.box_occupancy` in C, for float32 triangles (T, 3, 3) on the CPU: the inside cells of every part on its
     own box (bool (P, Bx, By, Bz)), and the boxes' corners `lo` and sizes (P, 3)."""
-    T = tris.shape[0]
-    rows = _scratch('rows', 9 * T).view(3, 3, T)
-    rows.copy_(tris.permute(1, 2, 0))                                        # coordinate rows, without a fresh array
+    T, rows = tris.shape[0], tris.permute(1, 2, 0)
+    if not rows.is_contiguous():                                             # coordinate rows, without a fresh array
+        rows = _scratch('rows', 9 * T).view(3, 3, T).copy_(rows)
     hits = _scan(rows, R, jitter)
     lo, size = kernel_widen_open_boxes(hits, part_of, P, R, *kernel_part_boxes(rows, part_of, P, R))
     return kernel_box_inside(hits, part_of, P, R, lo, size), lo, size

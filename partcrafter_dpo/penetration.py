@@ -165,14 +165,29 @@ def _chunks(sizes, budget):
 # %% ../nbs/00_penetration.ipynb 28
 def scenes_triangles(scenes, grids, device, dtype=torch.float32):
     """Every part's triangles of `scenes` (lists of meshes), each in its scene's `grids` units, as ONE (T, 3, 3) tensor
-    on `device` (one host-to-device copy), and the triangle count of each part in order."""
-    verts, faces, counts, offset = [], [], [], 0
+    on `device`, and the triangle count of each part in order. On a GPU: one host-to-device copy of the vertices and
+    faces, gathered there. On the CPU the corners are gathered straight into coordinate rows (vertex, coordinate, T),
+    the layout the scan reads, and returned as a (T, 3, 3) view of them: `tris.permute(1, 2, 0)` is contiguous."""
+    np_dtype, device = (np.float32 if dtype == torch.float32 else np.float64), torch.device(device)
+    def in_grid_units(m, origin, spacing): return ((np.asarray(m.vertices, dtype=np.float64) - origin) / spacing - 0.5).astype(np_dtype)  # = Grid.to_grid_units
+    counts = [len(m.faces) for scene in scenes for m in scene]
+    if device.type == 'cpu':
+        rows, start = np.empty((3, 3, sum(counts)), np_dtype), 0
+        for scene, grid in zip(scenes, grids):
+            origin = np.asarray(grid.origin, dtype=np.float64)
+            for m in scene:
+                coords, faces = np.ascontiguousarray(in_grid_units(m, origin, grid.spacing).T), np.asarray(m.faces, dtype=np.int64)
+                for v in range(3):
+                    corner = np.ascontiguousarray(faces[:, v])
+                    for k in range(3): np.take(coords[k], corner, out=rows[v, k, start:start + len(faces)])
+                start += len(faces)
+        return torch.from_numpy(rows).permute(2, 0, 1), counts
+    verts, faces, offset = [], [], 0
     for scene, grid in zip(scenes, grids):
         origin = np.asarray(grid.origin, dtype=np.float64)
         for m in scene:
-            v = (np.asarray(m.vertices, dtype=np.float64) - origin) / grid.spacing - 0.5      # = Grid.to_grid_units
-            verts.append(v.astype(np.float32 if dtype == torch.float32 else np.float64)); faces.append(np.asarray(m.faces, dtype=np.int64) + offset)
-            offset += len(v); counts.append(len(m.faces))
+            verts.append(in_grid_units(m, origin, grid.spacing)); faces.append(np.asarray(m.faces, dtype=np.int64) + offset)
+            offset += len(m.vertices)
     v = torch.from_numpy(np.concatenate(verts)).to(device=device, dtype=dtype)
     f = torch.from_numpy(np.concatenate(faces)).to(device)
     return v.index_select(0, f.view(-1)).view(-1, 3, 3), counts
