@@ -229,18 +229,26 @@ def part_index(sizes, device) -> torch.Tensor:
 
 def _part_boxes(bounds, part_of: torch.Tensor, P: int, R: int):
     """Per part the cells [lo, lo + size) its triangles' `bounds` (coordinate rows (3, T)) reach (rounded outwards,
-    clamped to the grid): two long (P, 3) tensors. `part_of` lists each part's triangles together, as `part_index` does."""
+    clamped to the grid): two long (P, 3) tensors; a part without triangles gets an empty box (lo 0, size 0).
+    `part_of` lists each part's triangles together, as `part_index` does."""
     tmin, tmax = bounds
+    counts = torch.bincount(part_of, minlength=P)
     if tmin.device.type == 'cpu':                                                  # one pass over each part's slice
-        starts = np.searchsorted(part_of.numpy(), np.arange(P))
-        vmin = torch.from_numpy(np.minimum.reduceat(tmin.numpy(), starts, axis=1)).t()
-        vmax = torch.from_numpy(np.maximum.reduceat(tmax.numpy(), starts, axis=1)).t()
+        has = (counts > 0).numpy()
+        starts = (torch.cumsum(counts, 0) - counts).numpy()[has]
+        vmin = np.zeros((3, P), tmin.numpy().dtype); vmax = np.zeros((3, P), tmax.numpy().dtype)
+        if has.any():
+            vmin[:, has] = np.minimum.reduceat(tmin.numpy(), starts, axis=1); vmax[:, has] = np.maximum.reduceat(tmax.numpy(), starts, axis=1)
+        vmin, vmax = torch.from_numpy(vmin).t(), torch.from_numpy(vmax).t()
     else:
         idx, big = part_of[None].expand(3, -1), torch.finfo(tmin.dtype).max
         vmin = torch.full((3, P), big, dtype=tmin.dtype, device=tmin.device).scatter_reduce_(1, idx, tmin, 'amin').t()
         vmax = torch.full((3, P), -big, dtype=tmin.dtype, device=tmin.device).scatter_reduce_(1, idx, tmax, 'amax').t()
     lo = vmin.floor().clamp(0, R - 1).long()
-    return lo, (vmax.ceil() + 1).clamp(0, R - 1).long() - lo + 1         # + 1: a hit's depth may round past the top vertex
+    size = (vmax.ceil() + 1).clamp(0, R - 1).long() - lo + 1              # + 1: a hit's depth may round past the top vertex
+    empty = (counts == 0)[:, None]
+    return lo.masked_fill(empty, 0), size.masked_fill(empty, 0)
+
 
 # %% ../nbs/00_occupancy.ipynb 27
 def _widen_open_boxes(hits, part_of: torch.Tensor, P: int, R: int, lo: torch.Tensor, size: torch.Tensor):
