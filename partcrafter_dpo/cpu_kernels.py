@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_cpu_kernels.ipynb 3
 from __future__ import annotations
-import ctypes, hashlib, itertools, logging, os, platform, shutil, subprocess, sys, tempfile, threading
+import ctypes, hashlib, logging, os, platform, shutil, subprocess, sys, tempfile, threading
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -442,8 +442,9 @@ def _check_rows(rows: torch.Tensor) -> torch.Tensor:
         raise TypeError(f"expected float32 coordinate rows (3, 3, T) on the CPU, got {rows.dtype} {tuple(rows.shape)} on {rows.device}")
     return rows.contiguous()
 
-def _scan(rows: torch.Tensor, resolution: int, jitter: tuple) -> list:
-    "`kernel_crossings` as views of this thread's scratch buffers (valid until its next scan)."
+def _scan(rows: torch.Tensor, resolution: int, jitter: tuple) -> tuple:
+    """The hits of `kernel_crossings`, axis after axis, in this thread's scratch buffers (valid until its next scan): the
+    five arrays and the end of each axis's hits."""
     lib, T, (ja, jb) = _need_kernel(), rows.shape[2], jitter
     spans, signs = _scratch('spans', 12 * T, torch.int32), _scratch('signs', 3 * T)
     order, split = _scratch('order', 3 * T, torch.int32), _scratch('split', 6, torch.int64)
@@ -451,17 +452,18 @@ def _scan(rows: torch.Tensor, resolution: int, jitter: tuple) -> list:
     out = [_scratch(f'hits{k}', room, torch.int64) for k in range(3)] + [_scratch(f'hits{k}', room) for k in (3, 4)]
     counts = _scratch('counts', 3, torch.int64)
     lib.scan_crossings(_ptr(rows), T, ja, jb, _ptr(spans), _ptr(signs), _ptr(order), _ptr(split), *map(_ptr, out), _ptr(counts))
-    ends = counts.cumsum(0).tolist()
-    return [tuple(x[s:e] for x in out) for s, e in zip([0] + ends[:2], ends)]
+    return out, counts.cumsum(0).tolist()
+
+def _by_axis(arrays: list, ends: list) -> list:
+    "The hits of the three axes, one after the other in `arrays` up to `ends`: per axis a tuple of views."
+    return [tuple(x[s:e] for x in arrays) for s, e in zip([0] + ends[:2], ends)]
 
 def kernel_crossings(rows: torch.Tensor, resolution: int, jitter: tuple) -> list:
     """Crossings of the x, y and z rays with the triangles given as coordinate rows `rows` (3, 3, T), float32 on the CPU,
     rays at column centres shifted by `jitter` (along a, along b): per axis (triangle, column along a, along b, depth,
     sign), int64 / float32, as the torch version returns them."""
-    hits = _scan(_check_rows(rows), resolution, jitter)
-    whole = [torch.cat([h[k] for h in hits]) for k in range(5)]                  # the caller's own copies
-    ends = list(itertools.accumulate(len(h[0]) for h in hits))
-    return [tuple(x[s:e] for x in whole) for s, e in zip([0] + ends[:2], ends)]
+    arrays, ends = _scan(_check_rows(rows), resolution, jitter)
+    return _by_axis([x[:ends[-1]].clone() for x in arrays], ends)                # the caller's own copies
 
 # %% ../nbs/00_cpu_kernels.ipynb 19
 def _hit_pointers(hits, P: int, boxes=()) -> tuple:
@@ -521,7 +523,7 @@ def kernel_box_occupancy(tris: torch.Tensor, part_of: torch.Tensor, P: int, R: i
     T, rows = tris.shape[0], tris.permute(1, 2, 0)
     if not rows.is_contiguous():                                             # coordinate rows, without a fresh array
         rows = _scratch('rows', 9 * T).view(3, 3, T).copy_(rows)
-    hits = _scan(rows, R, jitter)
+    hits = _by_axis(*_scan(rows, R, jitter))
     lo, size = kernel_widen_open_boxes(hits, part_of, P, R, *kernel_part_boxes(rows, part_of, P, R))
     return kernel_box_inside(hits, part_of, P, R, lo, size), lo, size
 

@@ -158,19 +158,16 @@ def grid_crossings(tris: torch.Tensor, resolution: int) -> list:
     The three axes are one pass: every triangle appears once per axis in axis-major arrays of 3T entries, each
     coordinate a contiguous row, and the hits come back grouped by axis."""
     rows = _coordinate_rows(tris)
-    return _crossings_of_rows(rows, resolution, *_triangle_bounds(rows))
+    if _uses_kernel(rows): return kernel_crossings(rows, resolution, _RAY_JITTER)          # the same, in C
+    return _crossings_of_rows_torch(rows, resolution, *_triangle_bounds(rows))
 
 def _uses_kernel(tris: torch.Tensor) -> bool:
     "Whether triangles (T, 3, 3), or their coordinate rows, go through the C kernels: float32 on the CPU, and the kernels on and available."
     return tris.device.type == 'cpu' and tris.dtype == torch.float32 and 0 < tris.numel() < 9 * 2 ** 31 and active_kernel() is not None
 
-def _crossings_of_rows(c: torch.Tensor, resolution: int, vmin: torch.Tensor, vmax: torch.Tensor) -> list:
-    "`grid_crossings` from coordinate rows `c` (vertex, coordinate, T) and the triangles' bounds rows (3, T): C kernel or torch."
-    if _uses_kernel(c): return kernel_crossings(c, resolution, _RAY_JITTER)
-    return _crossings_of_rows_torch(c, resolution, vmin, vmax)
-
 def _crossings_of_rows_torch(c: torch.Tensor, resolution: int, vmin: torch.Tensor, vmax: torch.Tensor) -> list:
-    "`_crossings_of_rows` in torch (any device and dtype): the reference the C kernel reproduces bit for bit."
+    """`grid_crossings` in torch (any device and dtype) from coordinate rows `c` (vertex, coordinate, T) and the
+    triangles' bounds rows (3, T): the reference the C kernel reproduces bit for bit."""
     T, R, J = c.shape[2], resolution, _RAY_JITTER
     d1, d2 = c[1] - c[0], c[2] - c[0]
     normal = torch.cat([d1[(k + 1) % 3] * d2[(k + 2) % 3] - d1[(k + 2) % 3] * d2[(k + 1) % 3] for k in range(3)])  # n[axis], axis-major
@@ -296,7 +293,7 @@ def box_occupancy(tris: torch.Tensor, part_of: torch.Tensor, P: int, R: int):
     if _uses_kernel(tris): return kernel_box_occupancy(tris, part_of, P, R, _RAY_JITTER)   # the same, in C
     rows = _coordinate_rows(tris)
     bounds = _triangle_bounds(rows)
-    hits = _crossings_of_rows(rows, R, *bounds)
+    hits = _crossings_of_rows_torch(rows, R, *bounds)
     lo, size, deepest = _widen_open_boxes(hits, part_of, P, R, *_part_boxes(bounds, part_of, P, R))
     dtype = torch.int16 if 9 * deepest < 2 ** 15 else torch.int32            # |partial sums| <= 9 x crossings per column
     return _box_winding(hits, part_of, P, R, lo, size, dtype).abs() >= 3, lo, size
