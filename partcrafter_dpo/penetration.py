@@ -169,14 +169,13 @@ def scenes_triangles(scenes, grids, device, dtype=torch.float32):
     faces, gathered there. On the CPU the corners are gathered straight into coordinate rows (vertex, coordinate, T),
     the layout the scan reads, and returned as a (T, 3, 3) view of them: `tris.permute(1, 2, 0)` is contiguous."""
     np_dtype, device = (np.float32 if dtype == torch.float32 else np.float64), torch.device(device)
-    def in_grid_units(m, origin, spacing): return ((np.asarray(m.vertices, dtype=np.float64) - origin) / spacing - 0.5).astype(np_dtype)  # = Grid.to_grid_units
+    def in_grid_units(m, grid): return grid.to_grid_units(torch.as_tensor(np.asarray(m.vertices), dtype=torch.float64)).numpy().astype(np_dtype)
     counts = [len(m.faces) for scene in scenes for m in scene]
     if device.type == 'cpu':
         rows, start = np.empty((3, 3, sum(counts)), np_dtype), 0
         for scene, grid in zip(scenes, grids):
-            origin = np.asarray(grid.origin, dtype=np.float64)
             for m in scene:
-                coords, faces = np.ascontiguousarray(in_grid_units(m, origin, grid.spacing).T), np.asarray(m.faces, dtype=np.int64)
+                coords, faces = np.ascontiguousarray(in_grid_units(m, grid).T), np.asarray(m.faces, dtype=np.int64)
                 for v in range(3):
                     corner = np.ascontiguousarray(faces[:, v])
                     for k in range(3): np.take(coords[k], corner, out=rows[v, k, start:start + len(faces)])
@@ -184,9 +183,8 @@ def scenes_triangles(scenes, grids, device, dtype=torch.float32):
         return torch.from_numpy(rows).permute(2, 0, 1), counts
     verts, faces, offset = [], [], 0
     for scene, grid in zip(scenes, grids):
-        origin = np.asarray(grid.origin, dtype=np.float64)
         for m in scene:
-            verts.append(in_grid_units(m, origin, grid.spacing)); faces.append(np.asarray(m.faces, dtype=np.int64) + offset)
+            verts.append(in_grid_units(m, grid)); faces.append(np.asarray(m.faces, dtype=np.int64) + offset)
             offset += len(m.vertices)
     v = torch.from_numpy(np.concatenate(verts)).to(device=device, dtype=dtype)
     f = torch.from_numpy(np.concatenate(faces)).to(device)
